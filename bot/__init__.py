@@ -1,0 +1,1 @@
+"""Citizen help hotline: the service side (settings, database, domain services, web app, CLI)."""

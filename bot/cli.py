@@ -1,0 +1,124 @@
+"""`hotline …`: the one command line for operating the hotline."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import typer
+
+from bot.settings import get_settings
+
+app = typer.Typer(help="Citizen help hotline operations.", no_args_is_help=True)
+handoffs_app = typer.Typer(help="Conversations waiting for a person.", no_args_is_help=True)
+content_app = typer.Typer(help="The editable content files.", no_args_is_help=True)
+app.add_typer(handoffs_app, name="handoffs")
+app.add_typer(content_app, name="content")
+
+
+@app.command()
+def migrate() -> None:
+    """Brings the database schema up to date (Alembic upgrade head)."""
+    from bot.db.migrate import upgrade
+
+    upgrade()
+    typer.echo("Database is up to date.")
+
+
+@app.command()
+def train(force: bool = typer.Option(False, help="Train even if nothing changed.")) -> None:
+    """Trains the Rasa model if its data, domain, config or tokenizer changed."""
+    from bot.training import train as train_model
+
+    started = time.monotonic()
+    if train_model(force=force):
+        typer.echo(f"Model trained in {time.monotonic() - started:.0f} s.")
+    else:
+        typer.echo("Model is up to date (training data unchanged).")
+
+
+@app.command()
+def run(
+    rasa_workers: int = typer.Option(1, help="Sanic workers for Rasa (more than 1 needs Redis)."),
+    quiet: bool = typer.Option(False, help="Do not echo the processes' output."),
+    ready_timeout: float = typer.Option(240, help="Seconds to wait for every process."),
+) -> None:
+    """Starts Rasa, the action server and the web app; Ctrl-C stops all of them."""
+    from bot.supervisor import Supervisor, process_specs, report_death
+    from bot.training import MODEL_PATH
+
+    settings = get_settings()
+    if rasa_workers > 1 and not settings.redis_url:
+        raise typer.BadParameter(
+            "several Rasa workers share conversations only through Redis: set REDIS_URL"
+        )
+    if not MODEL_PATH.exists():
+        typer.echo("No trained model: run `hotline train` (or ./dev up) first.", err=True)
+        raise typer.Exit(2)
+    supervisor = Supervisor(process_specs(settings, rasa_workers=rasa_workers), echo=not quiet)
+    started = time.monotonic()
+    typer.echo("Starting Rasa, the action server and the web app…")
+    supervisor.start()
+    try:
+        failed = supervisor.wait_ready(ready_timeout)
+    except KeyboardInterrupt:
+        supervisor.stop()
+        raise typer.Exit(0) from None
+    if failed is not None:
+        if failed.process and failed.process.poll() is not None:
+            report_death(failed)
+        else:
+            typer.echo(f"{failed.name} was not ready after {ready_timeout:.0f} s.", err=True)
+        supervisor.stop()
+        raise typer.Exit(1)
+    typer.echo(
+        f"\nThe hotline is ready ({time.monotonic() - started:.0f} s). "
+        f"Chat with it at {settings.public_base_url}/  — Ctrl-C stops everything.\n"
+    )
+    sys.exit(supervisor.run_until_stopped())
+
+
+@handoffs_app.command("list")
+def handoffs_list(as_json: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
+    """Lists open hand-offs, emergencies first."""
+    from bot.db.session import session_scope
+    from bot.handoff.service import open_handoffs
+
+    with session_scope() as session:
+        rows = [
+            {
+                "id": h.id,
+                "conversation_id": h.resident.conversation_id,
+                "reason": h.reason,
+                "created_at": h.created_at.isoformat(),
+            }
+            for h in open_handoffs(session=session)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['id']:>5}  {row['reason']:<13} {row['created_at'][:19]}  "
+            f"{row['conversation_id']}"
+        )
+    if not rows:
+        typer.echo("No conversation is waiting for a person.")
+
+
+@content_app.command("check")
+def content_check() -> None:
+    """Checks that the content files parse and every {fact} they use exists."""
+    from bot.content.service import check_content
+
+    problems = check_content()
+    for problem in problems:
+        typer.echo(f"problem: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("Content files are usable.")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""The one path every channel's message takes: checks, dedupe, Rasa, replies."""

@@ -1,0 +1,99 @@
+"""The path of every resident message: checks, dedupe, Rasa, replies.
+
+The web chat calls it directly; the Telegram and Zalo connectors call it from their queue
+worker, so the channels differ only in how messages arrive and leave.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import redis.asyncio as aioredis
+
+from bot.content.service import ContentError, fact
+from bot.conversations.messages import InboundMessage, OutboundReply
+from bot.conversations.rasa_client import RasaClient, RasaUnavailable
+from bot.residents.service import check_conversation_id
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DEDUPE_TTL_SECONDS = 24 * 3600
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _emergency_number() -> str:
+    try:
+        return fact("hotlines.emergency.number")
+    except ContentError:
+        return "115"
+
+
+def empty_message_reply() -> OutboundReply:
+    return OutboundReply("Bạn chưa nhập nội dung. Bạn cần hỗ trợ gì, hãy nhắn cho tôi nhé.")
+
+
+def too_long_reply(limit: int) -> OutboundReply:
+    return OutboundReply(
+        f"Tin nhắn của bạn dài quá. Bạn vui lòng viết ngắn gọn hơn (dưới {limit:,} ký tự)".replace(
+            ",", "."
+        )
+        + " để tôi hiểu đúng nhé."
+    )
+
+
+def text_only_reply() -> OutboundReply:
+    return OutboundReply(
+        "Hiện tôi chỉ đọc được tin nhắn chữ. Bạn vui lòng gõ nội dung cần hỗ trợ nhé."
+    )
+
+
+def unavailable_reply() -> OutboundReply:
+    return OutboundReply(
+        "Xin lỗi, hệ thống đang bận nên chưa trả lời được. Bạn vui lòng nhắn lại sau ít phút. "
+        f"Nếu nguy hiểm đến tính mạng, hãy gọi ngay {_emergency_number()}."
+    )
+
+
+class ConversationPipeline:
+    """Turns one inbound message into the bot's replies; safe to call twice for one message."""
+
+    def __init__(self, *, settings: Settings, rasa: RasaClient, redis: aioredis.Redis) -> None:
+        self._settings = settings
+        self._rasa = rasa
+        self._redis = redis
+
+    async def handle(self, message: InboundMessage) -> list[OutboundReply]:
+        """Returns the replies to a message; a repeated platform message id gets the same ones."""
+        check_conversation_id(message.conversation_id)
+        dedupe_key = None
+        if message.platform_message_id:
+            dedupe_key = f"turn:{message.conversation_id}:{message.platform_message_id}"
+            if not await self._redis.set(dedupe_key, "", nx=True, ex=DEDUPE_TTL_SECONDS):
+                earlier = await self._redis.get(dedupe_key)
+                logger.info("duplicate message on %s", message.channel)
+                return [OutboundReply.from_dict(r) for r in json.loads(earlier or "[]")]
+        try:
+            replies = await self._replies(message)
+        except RasaUnavailable as exc:
+            logger.warning("rasa unavailable: %s", exc)
+            if dedupe_key:  # let the resident's retry go through
+                await self._redis.delete(dedupe_key)
+            return [unavailable_reply()]
+        if dedupe_key:
+            await self._redis.set(
+                dedupe_key, json.dumps([r.as_dict() for r in replies]), ex=DEDUPE_TTL_SECONDS
+            )
+        return replies
+
+    async def _replies(self, message: InboundMessage) -> list[OutboundReply]:
+        text = _CONTROL_CHARS.sub("", message.contact_phone or message.text or "").strip()
+        if not text and message.location is not None:
+            text = f"{message.location.latitude},{message.location.longitude}"
+        if not text:
+            return [text_only_reply() if message.attachments else empty_message_reply()]
+        if len(text) > self._settings.max_message_chars:
+            return [too_long_reply(self._settings.max_message_chars)]
+        return await self._rasa.send(conversation_id=message.conversation_id, text=text)

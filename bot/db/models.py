@@ -1,0 +1,7 @@
+"""Every model, imported in one place so Alembic and `create_all` see the whole schema."""
+
+from bot.db.base import Base
+from bot.handoff.models import HandoffRequest
+from bot.residents.models import Resident
+
+__all__ = ["Base", "HandoffRequest", "Resident"]

@@ -1,0 +1,1 @@
+"""Hand-off: conversations a person should take over."""

@@ -1,0 +1,1 @@
+"""Shared infrastructure: Redis (or its in-process stand-in)."""

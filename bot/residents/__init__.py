@@ -1,0 +1,1 @@
+"""Residents: one per channel identity (conversation id)."""

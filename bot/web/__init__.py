@@ -1,0 +1,1 @@
+"""The FastAPI web app: web chat, health checks, (later) webhooks, staff console, dashboard."""

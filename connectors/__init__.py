@@ -1,0 +1,1 @@
+"""Zalo OA and Telegram connectors: verify, parse to InboundMessage, send replies."""

@@ -1,0 +1,89 @@
+"""Held-out NLU evaluation by writing style; run with the rasa environment's Python.
+
+    .venvs/rasa/bin/python scripts/nlu_eval.py models/hotline.tar.gz tests/nlu [--min 0.85]
+        [--json out.json] [--thresholds]
+
+Prints intent accuracy per held-out file (with diacritics / without / teencode), the worst
+confusions, and with --thresholds how a FallbackClassifier threshold would trade correct
+answers for fallbacks. Exits 1 when any style is below --min.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import logging
+import sys
+from pathlib import Path
+
+STYLES = {
+    "heldout_diacritics": "có dấu",
+    "heldout_plain": "không dấu",
+    "heldout_teencode": "teencode",
+}
+
+
+async def _evaluate(model: str, folder: Path) -> dict[str, list[tuple[str, str, str, float]]]:
+    from rasa.core.agent import Agent
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    agent = Agent.load(model)
+    results: dict[str, list[tuple[str, str, str, float]]] = {}
+    for name in STYLES:
+        data = load_data(str(folder / f"{name}.yml"))
+        rows = []
+        for example in data.intent_examples:
+            parsed = await agent.parse_message(example.get("text"))
+            # Score what the classifier said before the fallback replaced it.
+            ranking = parsed.get("intent_ranking") or []
+            top = next((r for r in ranking if r["name"] != "nlu_fallback"), parsed["intent"])
+            rows.append(
+                (example.get("text"), example.get("intent"), top["name"], top["confidence"])
+            )
+        results[name] = rows
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--min", type=float, default=0.0, help="floor for every style")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--thresholds", action="store_true")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+
+    results = asyncio.run(_evaluate(args.model, args.folder))
+    failed = False
+    print(f"{'style':<12} {'n':>4} {'accuracy':>9}")
+    summary = {}
+    for name, rows in results.items():
+        accuracy = sum(gold == pred for _, gold, pred, _ in rows) / len(rows)
+        summary[STYLES[name]] = {"n": len(rows), "accuracy": round(accuracy, 4)}
+        failed |= accuracy < args.min
+        print(f"{STYLES[name]:<12} {len(rows):>4} {accuracy:>9.3f}")
+    every = [row for rows in results.values() for row in rows]
+    confusions = collections.Counter((g, p) for _, g, p, _ in every if g != p)
+    print("most frequent confusions (gold -> predicted):")
+    for (gold, pred), n in confusions.most_common(8):
+        print(f"  {n:>3}  {gold} -> {pred}")
+    if args.thresholds:
+        print(f"{'threshold':>9} {'correct kept':>13} {'errors caught':>14} {'fallbacks':>10}")
+        for threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+            kept = sum(g == p and c >= threshold for _, g, p, c in every) / len(every)
+            wrong = [c for _, g, p, c in every if g != p]
+            caught = sum(c < threshold for c in wrong) / max(1, len(wrong))
+            fallbacks = sum(c < threshold for *_, c in every) / len(every)
+            print(f"{threshold:>9.2f} {kept:>13.3f} {caught:>14.3f} {fallbacks:>10.3f}")
+    if args.json:
+        args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+    if failed:
+        print(f"FAILED: a style is below the floor {args.min}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
