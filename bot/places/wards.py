@@ -1,0 +1,365 @@
+"""The 3,321 wards and communes of the 34 provinces (from 2025-07-01), found by what residents type.
+
+Data comes from the `vietnamadminunits` package (its SQLite dataset and its 2025 conversion
+tables), loaded once on first use. Residents write "phuong ben thanh", "P. Bến Thành, tphcm",
+"xa tan phu dong thap" or a pre-2025 name ("phường Bến Nghé, quận 1"); `resolve_ward` turns
+that into one of today's units, a short list to choose from, or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+
+from hotline_nlu.normalize import fold
+
+# Abbreviations residents put before a unit name, as folded words.
+_UNIT_PREFIXES = {
+    "p": "phuong",
+    "ph": "phuong",
+    "phuong": "phuong",
+    "px": "phuong",
+    "x": "xa",
+    "xa": "xa",
+    "dac": "dac",  # "đặc khu" (island special zones) is two words
+    "q": "quan",
+    "quan": "quan",
+    "h": "huyen",
+    "huyen": "huyen",
+    "tx": "thixa",
+    "tt": "thitran",
+}
+_TYPE_KEYS = {"phuong", "xa", "dackhu"}
+_DISTRICT_TYPES = ("quan", "huyen", "thixa", "thanhpho")
+_MAX_NGRAM = 6
+_T = TypeVar("_T")
+# Ways of naming a province that the dataset's keywords miss.
+_EXTRA_PROVINCE_KEYS = {"tphcm": "79", "tpHCM".lower(): "79", "hochiminhcity": "79", "thudo": "01"}
+
+
+@dataclass(frozen=True)
+class Ward:
+    """One ward (phường), commune (xã) or special zone (đặc khu) as of 2025-07-01."""
+
+    code: str
+    name: str  # "Phường Bến Thành"
+    short_name: str  # "Bến Thành"
+    unit_type: str  # "Phường", "Xã", "Đặc khu"
+    province_code: str
+    province_name: str  # "Thành phố Hồ Chí Minh"
+    province_short: str  # "Hồ Chí Minh"
+    latitude: float | None
+    longitude: float | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}, {self.province_name}"
+
+
+class MatchStatus(StrEnum):
+    FOUND = "found"
+    AMBIGUOUS = "ambiguous"  # several units fit: ask which (usually which province)
+    DISTRICT_ONLY = "district_only"  # only an abolished district was named
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class WardMatch:
+    status: MatchStatus
+    ward: Ward | None = None
+    candidates: list[Ward] = field(default_factory=list)
+    old_name: str | None = None  # the pre-2025 name the resident used, when it was one
+    district_name: str | None = None  # the abolished district named, for DISTRICT_ONLY
+
+    @property
+    def found(self) -> bool:
+        return self.status is MatchStatus.FOUND
+
+
+@dataclass(frozen=True)
+class _OldWard:
+    key: str  # "thanhphohochiminh_quan1_phuongbennghe"
+    name: str  # "Phường Bến Nghé"
+    district_name: str
+    district_short_key: str
+    province_code: str  # today's province
+    new_ward_codes: tuple[str, ...]  # today's unit(s) it became part of, the default first
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}, {self.district_name}"
+
+
+class WardIndex:
+    """Lookup tables over the units, built once from the package's data files."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.wards: dict[str, Ward] = {}
+        self.provinces: dict[str, str] = {}  # code -> full name
+        self._by_short: dict[str, list[str]] = defaultdict(list)  # "benthanh" -> codes
+        self._by_typed: dict[str, list[str]] = defaultdict(list)  # "phuongbenthanh" -> codes
+        self._province_keys: dict[str, str] = {}  # "hochiminh", "hcm" -> "79"
+        self._old_by_short: dict[str, list[_OldWard]] = defaultdict(list)
+        self._old_by_typed: dict[str, list[_OldWard]] = defaultdict(list)
+        self._old_districts: dict[str, tuple[str, str]] = {}  # "quan1" -> (name, province code)
+        self._load(data_dir)
+
+    def _load(self, data_dir: Path) -> None:
+        conn = sqlite3.connect(f"file:{data_dir / 'dataset.db'}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            rows = conn.execute("SELECT * FROM admin_units").fetchall()
+            legacy = conn.execute(
+                "SELECT province, provinceKey, provinceShortKey, provinceKeywords, district,"
+                " districtKey, districtShortKey, ward, wardKey, wardShortKey FROM admin_units_legacy"
+            ).fetchall()
+        finally:
+            conn.close()
+        new_key_to_code: dict[tuple[str, str], str] = {}
+        province_key_to_code: dict[str, str] = {}
+        for row in rows:
+            ward = Ward(
+                code=row["wardCode"],
+                name=row["ward"],
+                short_name=row["wardShort"],
+                unit_type=row["wardType"],
+                province_code=row["provinceCode"],
+                province_name=row["province"],
+                province_short=row["provinceShort"],
+                latitude=row["wardLat"],
+                longitude=row["wardLon"],
+            )
+            self.wards[ward.code] = ward
+            self.provinces[ward.province_code] = ward.province_name
+            self._by_typed[row["wardKey"]].append(ward.code)
+            self._by_short[row["wardShortKey"]].append(ward.code)
+            new_key_to_code[(row["provinceKey"], row["wardKey"])] = ward.code
+            province_key_to_code[row["provinceKey"]] = ward.province_code
+            for key in json.loads(row["provinceKeywords"] or "[]"):
+                self._province_keys[key] = ward.province_code
+        self._province_keys.update(_EXTRA_PROVINCE_KEYS)
+
+        conversion = json.loads((data_dir / "converter_2025.json").read_text(encoding="utf-8"))
+        old_province_to_new: dict[str, str] = {}
+        for new_key, old_keys in conversion["DICT_PROVINCE"].items():
+            for old_key in old_keys:
+                old_province_to_new[old_key] = province_key_to_code[new_key]
+        old_to_new: dict[str, list[str]] = {}
+        for new_province, wards in conversion["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
+            for new_ward_key, old_keys in wards.items():
+                code = new_key_to_code.get((new_province, new_ward_key))
+                for old_key in old_keys:
+                    if code:
+                        old_to_new[old_key] = [code]
+        for new_province, divided in conversion["DICT_PROVINCE_WARD_DIVIDED"].items():
+            for old_key, parts in divided.items():
+                ordered = sorted(parts, key=lambda p: not p["isDefaultNewWard"])
+                codes = [
+                    new_key_to_code[(new_province, p["newWardKey"])]
+                    for p in ordered
+                    if (new_province, p["newWardKey"]) in new_key_to_code
+                ]
+                if codes:
+                    old_to_new[old_key] = codes
+
+        for row in legacy:
+            province_code = old_province_to_new.get(row["provinceKey"])
+            if province_code is None:
+                continue
+            for key in json.loads(row["provinceKeywords"] or "[]"):
+                self._province_keys.setdefault(key, province_code)
+            district_short = row["districtShortKey"] or ""
+            if row["district"] and row["districtKey"]:
+                self._old_districts.setdefault(row["districtKey"], (row["district"], province_code))
+            if not row["ward"] or not row["wardKey"]:
+                continue
+            key = f"{row['provinceKey']}_{row['districtKey']}_{row['wardKey']}"
+            codes = old_to_new.get(key)
+            if not codes:
+                continue
+            old = _OldWard(
+                key=key,
+                name=row["ward"],
+                district_name=row["district"] or "",
+                district_short_key=district_short,
+                province_code=province_code,
+                new_ward_codes=tuple(codes),
+            )
+            self._old_by_typed[row["wardKey"]].append(old)
+            self._old_by_short[row["wardShortKey"]].append(old)
+
+    # ----------------------------------------------------------------------------------------
+
+    def find_province(self, text: str) -> str | None:
+        """Returns the code of the province a text names (today's or a pre-2025 one), or None."""
+        words = _words(text)
+        found = self._find_province(words)
+        return found[0] if found else None
+
+    def _find_province(self, words: list[str]) -> tuple[str, set[int]] | None:
+        best: tuple[str, set[int]] | None = None
+        for start, end, key in _ngrams(words):
+            code = self._province_keys.get(key)
+            # The rightmost, then the longest mention wins ("phường Sài Gòn, TP HCM").
+            if code and (best is None or start >= min(best[1])):
+                span = set(range(start, end))
+                if best is None or start > min(best[1]) or len(span) > len(best[1]):
+                    best = (code, span)
+        return best
+
+    def resolve(self, text: str, province_hint: str | None = None) -> WardMatch:
+        """Finds the unit a resident means; see the module docstring."""
+        words = _words(text)
+        if not words:
+            return WardMatch(MatchStatus.NOT_FOUND)
+        province = self._find_province(words)
+        used = province[1] if province else set()
+        province_code = province[0] if province else None
+        if province_hint and province_code is None:
+            province_code = self.find_province(province_hint)
+        # A province named alone is not a ward.
+        if province and len(used) == len(words) and not province_hint:
+            return WardMatch(MatchStatus.NOT_FOUND)
+
+        # Today's name with its type ("phường Bến Thành") beats an old one with its type, which
+        # beats a bare name: "phường Hàng Bạc, quận Hoàn Kiếm" is the old ward, not the new one.
+        typed, short = self._collect(words, used, self._by_typed, self._by_short)
+        old_matches: list[_OldWard] = []
+        if not typed:
+            old_matches = self._match_old(words, used, typed_only=bool(short))
+        codes = typed or ([] if old_matches else short)
+        candidates = [self.wards[c] for c in dict.fromkeys(codes)]
+        if province_code:
+            candidates = [c for c in candidates if c.province_code == province_code]
+            old_matches = [o for o in old_matches if o.province_code == province_code]
+
+        if candidates:
+            return _decide(candidates)
+        if old_matches:
+            new_codes: list[str] = []
+            for old in old_matches:
+                for code in old.new_ward_codes:
+                    if code not in new_codes:
+                        new_codes.append(code)
+            wards = [self.wards[c] for c in new_codes]
+            old_name = old_matches[0].label if len(old_matches) == 1 else None
+            if len(old_matches) == 1:
+                # A ward split in 2025 maps to its default successor first; say it back.
+                return WardMatch(MatchStatus.FOUND, ward=wards[0], old_name=old_name)
+            return WardMatch(MatchStatus.AMBIGUOUS, candidates=wards[:8], old_name=old_name)
+        district = self._match_district(words, used)
+        if district:
+            return WardMatch(MatchStatus.DISTRICT_ONLY, district_name=district)
+        return WardMatch(MatchStatus.NOT_FOUND)
+
+    def _match_old(self, words: list[str], used: set[int], typed_only: bool) -> list[_OldWard]:
+        typed, short = self._collect(words, used, self._old_by_typed, self._old_by_short)
+        matches = typed if typed_only else (typed or short)
+        districts = {key for _, _, key in _ngrams(words)}
+        narrowed = [
+            m
+            for m in matches
+            if any(f"{t}{m.district_short_key}" in districts for t in _DISTRICT_TYPES)
+            or (len(m.district_short_key) > 2 and m.district_short_key in districts)
+        ]
+        return list({m.key: m for m in (narrowed or matches)}.values())
+
+    def _match_district(self, words: list[str], used: set[int]) -> str | None:
+        for start, end, key in sorted(_ngrams(words), key=lambda g: g[0] - g[1]):
+            if used & set(range(start, end)):
+                continue
+            if key in self._old_districts and any(key.startswith(t) for t in _DISTRICT_TYPES):
+                return self._old_districts[key][0]
+        return None
+
+    @staticmethod
+    def _collect(
+        words: list[str],
+        used: set[int],
+        typed_index: dict[str, list[_T]],
+        short_index: dict[str, list[_T]],
+    ) -> tuple[list[_T], list[_T]]:
+        """Returns the matches of the longest typed mention ("phuong ben thanh") and, apart, of
+        the longest bare name ("ben thanh"), skipping the words that named the province."""
+        typed: list[_T] = []
+        short: list[_T] = []
+        typed_len = short_len = 0
+        for start, end, key in _ngrams(words):
+            if used & set(range(start, end)):
+                continue
+            length = end - start
+            if key in typed_index and words[start] in _TYPE_KEYS | {"dac"} and length >= typed_len:
+                if length > typed_len:
+                    typed = []
+                typed_len = length
+                typed.extend(typed_index[key])
+            elif key in short_index and length >= short_len and not key.isdigit():
+                if length > short_len:
+                    short = []
+                short_len = length
+                short.extend(short_index[key])
+        return typed, short
+
+
+def _decide(candidates: list[Ward]) -> WardMatch:
+    if len(candidates) == 1:
+        return WardMatch(MatchStatus.FOUND, ward=candidates[0])
+    return WardMatch(MatchStatus.AMBIGUOUS, candidates=candidates)
+
+
+def _words(text: str) -> list[str]:
+    words = re.findall(r"[a-z0-9]+", fold(text or ""))
+    out: list[str] = []
+    for i, word in enumerate(words):
+        expanded = _UNIT_PREFIXES.get(word, word) if i + 1 < len(words) else word
+        if expanded == "dac" and i + 1 < len(words) and words[i + 1] == "khu":
+            out.append("dac")
+            continue
+        out.append(expanded)
+    return out
+
+
+def _ngrams(words: list[str]) -> list[tuple[int, int, str]]:
+    grams = []
+    for start in range(len(words)):
+        for end in range(start + 1, min(len(words), start + _MAX_NGRAM) + 1):
+            grams.append((start, end, "".join(words[start:end])))
+    return grams
+
+
+_index: WardIndex | None = None
+_lock = threading.Lock()
+
+
+def ward_index() -> WardIndex:
+    """Returns the index, built on first use (about a second) and shared by the process."""
+    global _index
+    if _index is None:
+        with _lock:
+            if _index is None:
+                import vietnamadminunits
+
+                _index = WardIndex(Path(vietnamadminunits.__file__).parent / "data")
+    return _index
+
+
+def resolve_ward(text: str, province_hint: str | None = None) -> WardMatch:
+    """Finds today's ward/commune a resident means by `text` (any spelling, old names too)."""
+    return ward_index().resolve(text, province_hint)
+
+
+def get_ward(code: str) -> Ward | None:
+    """Returns the unit with this ward code, or None."""
+    return ward_index().wards.get(code)
+
+
+def province_name(code: str) -> str | None:
+    """Returns the full name of a province by code, or None."""
+    return ward_index().provinces.get(code)
