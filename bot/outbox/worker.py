@@ -8,6 +8,7 @@ thread so the web app's event loop stays free.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -198,10 +199,8 @@ async def run_worker(*, settings: Settings, stop: asyncio.Event) -> None:
                     logger.info("outbox: %s sent, %s to retry", report.sent, report.failed)
             except Exception:  # the database may be down for a while: keep the worker alive
                 logger.exception("outbox delivery round failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.outbox_poll_seconds)
-            except TimeoutError:
-                pass
     finally:
         await sender.aclose()
         logger.info("outbox worker stopped")

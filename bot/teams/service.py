@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.audit.service import record_audit
@@ -37,8 +38,11 @@ def ensure_central_team(*, session: Session) -> Team:
     team = session.scalar(select(Team).where(Team.slug == CENTRAL_SLUG))
     if team is None:
         team = Team(slug=CENTRAL_SLUG, name=CENTRAL_NAME, level=TeamLevel.CENTRAL)
-        session.add(team)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(team)
+        except IntegrityError:  # created by a concurrent request a moment ago
+            team = session.scalars(select(Team).where(Team.slug == CENTRAL_SLUG)).one()
     return team
 
 

@@ -1,11 +1,15 @@
 """requests, teams, consents, audit and outbox
 
+Also creates the central hotline team, where requests go when no ward or province team covers
+them.
+
 Revision ID: 0acc2a3080da
 Revises: 1ad892876ee7
 Create Date: 2026-11-26 11:25:56.252899
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -235,6 +239,26 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
+    teams = sa.table(
+        "teams",
+        sa.column("slug", sa.String),
+        sa.column("name", sa.String),
+        sa.column("level", sa.String),
+        sa.column("active", sa.Boolean),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    op.bulk_insert(
+        teams,
+        [
+            {
+                "slug": "central",
+                "name": "Tổng đài trung tâm",
+                "level": "central",
+                "active": True,
+                "created_at": datetime.now(UTC),
+            }
+        ],
+    )
 
 
 def downgrade() -> None:
