@@ -465,6 +465,23 @@ class ActionAskConsent(Action):
         return []
 
 
+class ActionAskWard(Action):
+    """Asks where the resident lives, unless the last answer was ambiguous and the validator
+    has just asked which province (a second question would only confuse)."""
+
+    def name(self) -> str:
+        return "action_ask_ward"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if not tracker.get_slot("ward_query"):
+            dispatcher.utter_message(
+                text="Bạn đang ở phường/xã nào, thuộc tỉnh/thành nào? (tên cũ trước 2025 cũng được)"
+            )
+        return []
+
+
 def _ask_confirmation(
     dispatcher: CollectingDispatcher, tracker: Tracker, summary: list[str], fields: list[str]
 ) -> list[EventType]:

@@ -19,6 +19,7 @@ import bot.requests.service as request_service
 from actions.forms import (
     FORM_SLOTS,
     ActionAskAidConfirmed,
+    ActionAskWard,
     ActionCancelForm,
     ActionFinishForm,
     ValidateAidRequestForm,
@@ -415,3 +416,15 @@ async def test_status_only_for_the_residents_own_requests(session: Session) -> N
     assert "đã chuyển tổ hỗ trợ" in await ask(alice, "yêu cầu của tôi sao rồi")
     assert "không tìm thấy" in await ask(bob, f"kiểm tra {code}")
     assert "chưa gửi" in await ask(bob, "yêu cầu của tôi sao rồi")
+
+
+async def test_ward_question_not_repeated_after_the_province_question() -> None:
+    asked = CollectingDispatcher()
+    await ActionAskWard().run(asked, make_tracker(form=AID, requested="ward", text=""), DOMAIN)
+    assert "phường/xã nào" in asked.messages[0]["text"]
+    silent = CollectingDispatcher()
+    tracker = make_tracker(
+        form=AID, requested="ward", text="xã Tân Phú", slots={"ward_query": "xã Tân Phú"}
+    )
+    assert await ActionAskWard().run(silent, tracker, DOMAIN) == []
+    assert silent.messages == []
