@@ -39,9 +39,10 @@ def enqueue_team_notification(
     """Queues one notification of `event` ("created", "updated-3") about a request to a team;
     the same event is queued only once."""
     key = f"aid:{request.id}:{event}:team:{team.id}"
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
-    if existing is not None:
-        return existing
+    if event != "created":  # a new request cannot have been announced yet
+        existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+        if existing is not None:
+            return existing
     message = OutboxMessage(
         dedupe_key=key,
         kind="team_notification",
@@ -52,5 +53,4 @@ def enqueue_team_notification(
         status=OutboxStatus.PENDING if team.telegram_chat_id else OutboxStatus.NO_CHANNEL,
     )
     session.add(message)
-    session.flush()
     return message

@@ -126,18 +126,13 @@ _M = TypeVar("_M", bound=Base)
 
 
 def _add_with_code(session: Session, make: Callable[[str], _M]) -> _M:
-    """Adds a row with a fresh reference code, drawing again on the (rare) collision."""
+    """Adds a row with a fresh reference code, drawing again on the (rare) collision that the
+    unique constraint reports; the savepoint keeps the rest of the transaction intact."""
     for _ in range(MAX_CODE_ATTEMPTS):
-        code = new_ref_code()
-        if session.scalar(
-            select(AidRequest.id).where(AidRequest.ref_code == code)
-        ) or session.scalar(select(HealthDeclaration.id).where(HealthDeclaration.ref_code == code)):
-            continue
-        row = make(code)
+        row = make(new_ref_code())
         try:
             with session.begin_nested():
                 session.add(row)
-                session.flush()
             return row
         except IntegrityError:
             logger.warning("reference code collision, drawing another")
@@ -148,9 +143,10 @@ def _lock_resident(session: Session, conversation_id: str) -> Resident:
     """Returns the resident, holding a write lock on it until the transaction ends, so two
     submissions of the same resident are checked for duplicates one after the other."""
     resident = get_or_create_resident(session=session, conversation_id=conversation_id)
-    # PostgreSQL: a row lock. SQLite: the UPDATE in get_or_create_resident already took the
-    # database's write lock (pysqlite begins the transaction at the first write).
-    session.execute(select(Resident.id).where(Resident.id == resident.id).with_for_update())
+    # SQLite: the write in get_or_create_resident already took the database's write lock
+    # (pysqlite begins the transaction at the first write). Elsewhere: a row lock.
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(Resident.id).where(Resident.id == resident.id).with_for_update())
     return resident
 
 
