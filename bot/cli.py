@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -95,7 +95,7 @@ def handoffs_list(as_json: bool = typer.Option(False, "--json", help="JSON outpu
     from bot.handoff.service import open_handoffs
 
     with session_scope() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": h.id,
                 "conversation_id": h.resident.conversation_id,
@@ -165,7 +165,7 @@ def teams_list(as_json: bool = typer.Option(False, "--json", help="JSON output."
     from bot.teams.service import list_teams
 
     with session_scope() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "slug": t.slug,
                 "name": t.name,
@@ -209,7 +209,7 @@ def requests_list(
     if status and status not in set(RequestStatus):
         raise typer.BadParameter(f"status must be one of {', '.join(RequestStatus)}")
     with session_scope() as session:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for r in list_aid_requests(
             session=session, ward_code=ward, status=status, team_slug=team, limit=limit
         ):

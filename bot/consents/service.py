@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.consents.models import Consent
+from bot.privacy.service import register_describer
+from bot.residents.models import Resident
 from bot.residents.service import get_or_create_resident
 
 PURPOSES = ("health_declaration", "aid_request")
@@ -50,3 +53,15 @@ def record_consent(
     session.add(consent)
     session.flush()
     return consent
+
+
+@register_describer
+def _describe_consents(session: Session, resident: Resident) -> list[str]:
+    answers = session.scalars(select(Consent).where(Consent.resident_id == resident.id)).all()
+    if not answers:
+        return []
+    agreed = sum(1 for a in answers if a.granted)
+    return [
+        f"{len(answers)} câu trả lời về việc đồng ý cung cấp thông tin ({agreed} đồng ý, "
+        f"{len(answers) - agreed} không đồng ý), kèm thời điểm và phiên bản nội dung đã xem."
+    ]

@@ -181,8 +181,8 @@ class WardIndex:
             if not row["ward"] or not row["wardKey"]:
                 continue
             key = f"{row['provinceKey']}_{row['districtKey']}_{row['wardKey']}"
-            codes = old_to_new.get(key)
-            if not codes:
+            new_codes = old_to_new.get(key)
+            if not new_codes:
                 continue
             old = _OldWard(
                 key=key,
@@ -190,7 +190,7 @@ class WardIndex:
                 district_name=row["district"] or "",
                 district_short_key=district_short,
                 province_code=province_code,
-                new_ward_codes=tuple(codes),
+                new_ward_codes=tuple(new_codes),
             )
             self._old_by_typed[row["wardKey"]].append(old)
             self._old_by_short[row["wardShortKey"]].append(old)

@@ -300,3 +300,13 @@ def test_import_csv_and_errors(session: Session, tmp_path: Path) -> None:
     )
     with pytest.raises(TeamImportError):
         import_teams(session=session, path=bad)
+
+
+def test_consent_answers_are_listed_for_the_resident(session: Session) -> None:
+    conv = conversation_id()
+    record_consent(session=session, conversation_id=conv, purpose="aid_request", granted=True)
+    record_consent(
+        session=session, conversation_id=conv, purpose="health_declaration", granted=False
+    )
+    lines = describe_personal_data(session=session, conversation_id=conv)
+    assert any("1 đồng ý, 1 không đồng ý" in line for line in lines)
