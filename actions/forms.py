@@ -179,8 +179,9 @@ class _ResidentForm(FormValidationAction):
                     granted=granted,
                 )
                 consent_id = consent.id
-        except (SQLAlchemyError, ValueError):
-            logger.exception("could not record a consent answer")
+        except (SQLAlchemyError, ValueError) as exc:
+            # The class only: a database error's text can carry the values being written.
+            logger.error("could not record a consent answer: %s", type(exc).__name__)
             dispatcher.utter_message(
                 text="Xin lỗi, hệ thống đang gặp sự cố nên chưa ghi nhận được câu trả lời của "
                 "bạn. Bạn vui lòng chọn lại."
@@ -261,8 +262,8 @@ class _ResidentForm(FormValidationAction):
         try:
             with session_scope() as session:
                 ref, team = self.save(session, tracker)
-        except (SQLAlchemyError, ValueError):
-            logger.exception("could not save a confirmed %s", self.form)
+        except (SQLAlchemyError, ValueError) as exc:
+            logger.error("could not save a confirmed %s: %s", self.form, type(exc).__name__)
             dispatcher.utter_message(
                 text="Xin lỗi, hệ thống đang gặp sự cố nên thông tin của bạn CHƯA được lưu. "
                 'Thông tin bạn nhập vẫn còn; bạn bấm "Gửi lại" sau ít phút để thử lại nhé.'

@@ -42,8 +42,8 @@ class ActionCheckRequestStatus(Action):
                     views = [view] if view else []
                 else:
                     views = list_own_requests(session=session, conversation_id=tracker.sender_id)
-        except SQLAlchemyError:
-            logger.exception("could not read request status")
+        except SQLAlchemyError as exc:
+            logger.error("could not read request status: %s", type(exc).__name__)
             dispatcher.utter_message(
                 text="Xin lỗi, hệ thống đang gặp sự cố nên chưa tra cứu được. Bạn thử lại sau "
                 "ít phút nhé."

@@ -143,8 +143,8 @@ def _lock_resident(session: Session, conversation_id: str) -> Resident:
     """Returns the resident, holding a write lock on it until the transaction ends, so two
     submissions of the same resident are checked for duplicates one after the other."""
     resident = get_or_create_resident(session=session, conversation_id=conversation_id)
-    # SQLite: the write in get_or_create_resident already took the database's write lock
-    # (pysqlite begins the transaction at the first write). Elsewhere: a row lock.
+    # SQLite: every transaction begins IMMEDIATE (bot/db/session.py), so it holds the
+    # database's write lock already. Elsewhere: a row lock on the resident.
     if session.get_bind().dialect.name != "sqlite":
         session.execute(select(Resident.id).where(Resident.id == resident.id).with_for_update())
     return resident
