@@ -98,3 +98,49 @@ async def test_gives_up_after_max_attempts(session: Session) -> None:
 def test_backoff_grows_and_is_capped() -> None:
     assert backoff(1) < backoff(3) < backoff(6)
     assert backoff(30).total_seconds() <= 660
+
+
+async def test_the_worker_loop_delivers_and_stops(session: Session) -> None:
+    import asyncio
+
+    from pydantic import SecretStr
+
+    from bot.outbox.worker import run_worker
+    from bot.settings import Settings
+
+    make_team(session, slug="w-loop", wards=[BEN_THANH], chat="-1004")
+    request = submit_aid_request(
+        session=session, conversation_id=conversation_id(), data=aid_in()
+    ).request
+    with fake_telegram() as telegram:
+        settings = Settings(
+            telegram_bot_token=SecretStr(TOKEN),
+            telegram_api_base_url=telegram.base_url,
+            outbox_poll_seconds=0.05,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_worker(settings=settings, stop=stop))
+        for _ in range(200):
+            if telegram.sent():
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    assert len(telegram.sent()) == 1
+    assert _outbox(session, request.id).status == OutboxStatus.SENT
+
+
+async def test_without_a_token_the_worker_leaves_notices_in_the_outbox(session: Session) -> None:
+    import asyncio
+
+    from bot.outbox.worker import run_worker
+    from bot.settings import Settings
+
+    make_team(session, slug="w-no-token", wards=[BEN_THANH], chat="-1005")
+    request = submit_aid_request(
+        session=session, conversation_id=conversation_id(), data=aid_in()
+    ).request
+    await asyncio.wait_for(
+        run_worker(settings=Settings(telegram_bot_token=None), stop=asyncio.Event()), timeout=5
+    )
+    assert _outbox(session, request.id).status == OutboxStatus.PENDING
