@@ -13,12 +13,13 @@ import re
 import sqlite3
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
-from hotline_nlu.normalize import fold
+from hotline_nlu.normalize import clean, strip_diacritics
 
 # Abbreviations residents put before a unit name, as folded words.
 _UNIT_PREFIXES = {
@@ -31,12 +32,11 @@ _UNIT_PREFIXES = {
     "dac": "dac",  # "đặc khu" (island special zones) is two words
     "q": "quan",
     "quan": "quan",
-    "h": "huyen",
     "huyen": "huyen",
     "tx": "thixa",
     "tt": "thitran",
 }
-_TYPE_KEYS = {"phuong", "xa", "dackhu"}
+_TYPE_KEYS = {"phuong", "xa", "dackhu", "thitran"}  # thị trấn: pre-2025 only
 _DISTRICT_TYPES = ("quan", "huyen", "thixa", "thanhpho")
 _MAX_NGRAM = 6
 _T = TypeVar("_T")
@@ -138,12 +138,14 @@ class WardIndex:
             )
             self.wards[ward.code] = ward
             self.provinces[ward.province_code] = ward.province_name
-            self._by_typed[row["wardKey"]].append(ward.code)
-            self._by_short[row["wardShortKey"]].append(ward.code)
+            self._by_typed[_key(ward.name)].append(ward.code)
+            self._by_short[_key(ward.short_name)].append(ward.code)
             new_key_to_code[(row["provinceKey"], row["wardKey"])] = ward.code
             province_key_to_code[row["provinceKey"]] = ward.province_code
             for key in json.loads(row["provinceKeywords"] or "[]"):
                 self._province_keys[key] = ward.province_code
+            for name in (row["province"], row["provinceShort"]):
+                self._province_keys[_key(name)] = ward.province_code
         self._province_keys.update(_EXTRA_PROVINCE_KEYS)
 
         conversion = json.loads((data_dir / "converter_2025.json").read_text(encoding="utf-8"))
@@ -175,9 +177,12 @@ class WardIndex:
                 continue
             for key in json.loads(row["provinceKeywords"] or "[]"):
                 self._province_keys.setdefault(key, province_code)
-            district_short = row["districtShortKey"] or ""
-            if row["district"] and row["districtKey"]:
-                self._old_districts.setdefault(row["districtKey"], (row["district"], province_code))
+            self._province_keys.setdefault(_key(row["province"]), province_code)
+            district_short = _key(_strip_type(row["district"] or ""))
+            if row["district"]:
+                self._old_districts.setdefault(
+                    _key(row["district"]), (row["district"], province_code)
+                )
             if not row["ward"] or not row["wardKey"]:
                 continue
             key = f"{row['provinceKey']}_{row['districtKey']}_{row['wardKey']}"
@@ -192,8 +197,8 @@ class WardIndex:
                 province_code=province_code,
                 new_ward_codes=tuple(new_codes),
             )
-            self._old_by_typed[row["wardKey"]].append(old)
-            self._old_by_short[row["wardShortKey"]].append(old)
+            self._old_by_typed[_key(row["ward"])].append(old)
+            self._old_by_short[_key(_strip_type(row["ward"]))].append(old)
 
     # ----------------------------------------------------------------------------------------
 
@@ -228,48 +233,62 @@ class WardIndex:
         if province and len(used) == len(words) and not province_hint:
             return WardMatch(MatchStatus.NOT_FOUND)
 
-        # Today's name with its type ("phường Bến Thành") beats an old one with its type, which
-        # beats a bare name: "phường Hàng Bạc, quận Hoàn Kiếm" is the old ward, not the new one.
-        typed, short = self._collect(words, used, self._by_typed, self._by_short)
-        old_matches: list[_OldWard] = []
-        if not typed:
-            old_matches = self._match_old(words, used, typed_only=bool(short))
-        codes = typed or ([] if old_matches else short)
-        candidates = [self.wards[c] for c in dict.fromkeys(codes)]
-        if province_code:
-            candidates = [c for c in candidates if c.province_code == province_code]
-            old_matches = [o for o in old_matches if o.province_code == province_code]
+        # The longest mention wins, today's names before old ones at equal length, and a name
+        # with its type ("phường Bến Thành") before a bare one: "xã Tân Hội Đông, huyện Châu
+        # Thành" is the old commune Tân Hội Đông, not today's "xã Tân Hội" elsewhere.
+        def in_province(ward_code: str) -> bool:
+            return province_code is None or self.wards[ward_code].province_code == province_code
 
-        if candidates:
-            return _decide(candidates)
-        if old_matches:
-            new_codes: list[str] = []
-            for old in old_matches:
-                for code in old.new_ward_codes:
-                    if code not in new_codes:
-                        new_codes.append(code)
-            wards = [self.wards[c] for c in new_codes]
-            old_name = old_matches[0].label if len(old_matches) == 1 else None
-            if len(old_matches) == 1:
-                # A ward split in 2025 maps to its default successor first; say it back.
-                return WardMatch(MatchStatus.FOUND, ward=wards[0], old_name=old_name)
-            return WardMatch(MatchStatus.AMBIGUOUS, candidates=wards[:8], old_name=old_name)
+        new_typed, new_short = self._collect(
+            words, used, self._by_typed, self._by_short, keep=in_province
+        )
+        old_typed, old_short = self._collect(
+            words,
+            used,
+            self._old_by_typed,
+            self._old_by_short,
+            keep=lambda o: province_code is None or o.province_code == province_code,
+        )
+        for new, old in ((new_typed, old_typed), (new_short, old_short)):
+            # The district must be named apart from the ward and the province.
+            in_district = self._in_named_district(words, old[0], skip=used | old[2] | new[2])
+            # A name used today and before 2025: the old district named with it decides.
+            if new[1] and new[1] >= old[1] and not (in_district and new[1] == old[1]):
+                return _decide([self.wards[c] for c in dict.fromkeys(new[0])], text)
+            if old[1]:
+                return self._from_old(in_district or list({m.key: m for m in old[0]}.values()))
         district = self._match_district(words, used)
         if district:
             return WardMatch(MatchStatus.DISTRICT_ONLY, district_name=district)
         return WardMatch(MatchStatus.NOT_FOUND)
 
-    def _match_old(self, words: list[str], used: set[int], typed_only: bool) -> list[_OldWard]:
-        typed, short = self._collect(words, used, self._old_by_typed, self._old_by_short)
-        matches = typed if typed_only else (typed or short)
-        districts = {key for _, _, key in _ngrams(words)}
-        narrowed = [
+    def _from_old(self, old_matches: list[_OldWard]) -> WardMatch:
+        new_codes: list[str] = []
+        for old in old_matches:
+            for code in old.new_ward_codes:
+                if code not in new_codes:
+                    new_codes.append(code)
+        wards = [self.wards[c] for c in new_codes]
+        if len(old_matches) == 1:
+            # A ward split in 2025 maps to its default successor first; say it back.
+            return WardMatch(MatchStatus.FOUND, ward=wards[0], old_name=old_matches[0].label)
+        if len(wards) == 1:
+            return WardMatch(MatchStatus.FOUND, ward=wards[0], old_name=old_matches[0].name)
+        return WardMatch(MatchStatus.AMBIGUOUS, candidates=wards[:8])
+
+    @staticmethod
+    def _in_named_district(
+        words: list[str], matches: list[_OldWard], skip: set[int]
+    ) -> list[_OldWard]:
+        """The old units among `matches` whose district the text names too (outside `skip`)."""
+        grams = {key for start, end, key in _ngrams(words) if not skip & set(range(start, end))}
+        named = [
             m
             for m in matches
-            if any(f"{t}{m.district_short_key}" in districts for t in _DISTRICT_TYPES)
-            or (len(m.district_short_key) > 2 and m.district_short_key in districts)
+            if any(f"{t}{m.district_short_key}" in grams for t in _DISTRICT_TYPES)
+            or (len(m.district_short_key) > 2 and m.district_short_key in grams)
         ]
-        return list({m.key: m for m in (narrowed or matches)}.values())
+        return list({m.key: m for m in named}.values())
 
     def _match_district(self, words: list[str], used: set[int]) -> str | None:
         for start, end, key in sorted(_ngrams(words), key=lambda g: g[0] - g[1]):
@@ -285,42 +304,75 @@ class WardIndex:
         used: set[int],
         typed_index: dict[str, list[_T]],
         short_index: dict[str, list[_T]],
-    ) -> tuple[list[_T], list[_T]]:
+        keep: Callable[[_T], bool],
+    ) -> tuple[tuple[list[_T], int, set[int]], tuple[list[_T], int, set[int]]]:
         """Returns the matches of the longest typed mention ("phuong ben thanh") and, apart, of
-        the longest bare name ("ben thanh"), skipping the words that named the province."""
+        the longest bare name ("ben thanh"), each with its length in words; words that named
+        the province and matches that `keep` refuses are skipped."""
         typed: list[_T] = []
         short: list[_T] = []
         typed_len = short_len = 0
+        typed_span: set[int] = set()
+        short_span: set[int] = set()
         for start, end, key in _ngrams(words):
             if used & set(range(start, end)):
                 continue
             length = end - start
-            if key in typed_index and words[start] in _TYPE_KEYS | {"dac"} and length >= typed_len:
-                if length > typed_len:
-                    typed = []
-                typed_len = length
-                typed.extend(typed_index[key])
-            elif key in short_index and length >= short_len and not key.isdigit():
-                if length > short_len:
-                    short = []
-                short_len = length
-                short.extend(short_index[key])
-        return typed, short
+            if key in typed_index and words[start] in _TYPE_KEYS | {"dac"}:
+                found = [m for m in typed_index[key] if keep(m)]
+                if found and length >= typed_len:
+                    typed = found if length > typed_len else typed + found
+                    typed_len = length
+                    typed_span |= set(range(start, end))
+            elif key in short_index and not key.isdigit():
+                found = [m for m in short_index[key] if keep(m)]
+                if found and length >= short_len:
+                    short = found if length > short_len else short + found
+                    short_len = length
+                    short_span |= set(range(start, end))
+        return (typed, typed_len, typed_span), (short, short_len, short_span)
 
 
-def _decide(candidates: list[Ward]) -> WardMatch:
+def _decide(candidates: list[Ward], text: str) -> WardMatch:
+    if len(candidates) > 1:
+        # "Văn Lang" and "Văn Lăng" fold alike: the diacritics, when typed, tell them apart.
+        typed = clean(text)
+        has_marks = typed != strip_diacritics(typed)
+        exact = [c for c in candidates if has_marks and clean(c.short_name) in typed]
+        if len(exact) < len(candidates) and exact:
+            longest = max(len(c.short_name) for c in exact)
+            candidates = [c for c in exact if len(c.short_name) == longest] or exact
     if len(candidates) == 1:
         return WardMatch(MatchStatus.FOUND, ward=candidates[0])
     return WardMatch(MatchStatus.AMBIGUOUS, candidates=candidates)
 
 
+_TYPE_WORDS = re.compile(
+    r"^(phường|xã|thị trấn|đặc khu|quận|huyện|thị xã|thành phố|tỉnh)\s+", re.IGNORECASE
+)
+
+
+def _strip_type(name: str) -> str:
+    """ "Phường Bến Nghé" -> "Bến Nghé"; "Quận 1" -> "1"."""
+    return _TYPE_WORDS.sub("", name.strip())
+
+
+def _key(name: str) -> str:
+    """The comparison form of a name: no diacritics, no spaces or punctuation, lower case."""
+    return re.sub(r"[^a-z0-9]", "", strip_diacritics(clean(name)))
+
+
 def _words(text: str) -> list[str]:
-    words = re.findall(r"[a-z0-9]+", fold(text or ""))
+    # Not `fold`: its teencode would turn "Hong" (Hồng) into "khong" and "A" into "anh".
+    words = re.findall(r"[a-z0-9]+", strip_diacritics(clean(text or "")))
     out: list[str] = []
     for i, word in enumerate(words):
         expanded = _UNIT_PREFIXES.get(word, word) if i + 1 < len(words) else word
         if expanded == "dac" and i + 1 < len(words) and words[i + 1] == "khu":
             out.append("dac")
+            continue
+        if word in ("tran", "xa") and out and out[-1] == "thi":  # "thị trấn", "thị xã"
+            out[-1] = f"thi{word}"
             continue
         out.append(expanded)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.places.wards import MatchStatus, get_ward, resolve_ward, ward_index
+from hotline_nlu.normalize import strip_diacritics
 
 
 def test_the_2025_units_are_all_there() -> None:
@@ -88,3 +89,34 @@ def test_get_ward() -> None:
     assert ward is not None and ward.unit_type == "Phường" and ward.province_code == "79"
     assert ward.latitude is not None
     assert get_ward("99999") is None
+
+
+def test_every_unit_is_found_by_its_own_name() -> None:
+    """All 3,321 units, typed with diacritics (exact) and without (found, or a short choice that
+    includes it when two names differ only by their marks, e.g. Tân Thành / Tân Thạnh)."""
+    missed = []
+    for ward in ward_index().wards.values():
+        exact = resolve_ward(f"{ward.name}, {ward.province_name}")
+        if not (exact.found and exact.ward is not None and exact.ward.code == ward.code):
+            missed.append(ward.label)
+        plain = resolve_ward(strip_diacritics(f"{ward.name} {ward.province_short}").lower())
+        codes = {c.code for c in plain.candidates} | ({plain.ward.code} if plain.ward else set())
+        if ward.code not in codes:
+            missed.append(f"{ward.label} (không dấu)")
+    assert missed == []
+
+
+def test_every_pre_2025_unit_maps_to_its_successor() -> None:
+    """All 10,035 pre-2025 wards/communes, named with their old district and today's province
+    (as residents do), resolve to the unit they became part of (or a choice that includes it)."""
+    index = ward_index()
+    missed = []
+    for olds in index._old_by_typed.values():
+        for old in olds:
+            match = resolve_ward(f"{old.label}, {index.provinces[old.province_code]}")
+            codes = {c.code for c in match.candidates} | (
+                {match.ward.code} if match.ward else set()
+            )
+            if not codes & set(old.new_ward_codes):
+                missed.append(old.label)
+    assert missed == []
