@@ -13,7 +13,7 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 8
 # Letters people type for the ones left out, as Crockford decoding does.
 _LOOKALIKES = str.maketrans({"I": "1", "L": "1", "O": "0"})
-_TYPED = re.compile(r"\b([0-9A-Za-z]{4})[\s\-_.]?([0-9A-Za-z]{4})\b")
+_TYPED = re.compile(r"\b([0-9A-Za-z]{4})([\s\-_.]?)([0-9A-Za-z]{4})\b")
 
 
 def new_ref_code() -> str:
@@ -29,7 +29,9 @@ def format_ref(code: str) -> str:
 def parse_ref(text: str) -> str | None:
     """Returns the stored form of a code typed by a person ("7kq2 m9xa", "7KQ2-M9XA"), or None."""
     for match in _TYPED.finditer(text or ""):
-        code = (match.group(1) + match.group(2)).upper().translate(_LOOKALIKES)
-        if all(ch in ALPHABET for ch in code) and any(ch.isdigit() for ch in code):
+        code = (match.group(1) + match.group(3)).upper().translate(_LOOKALIKES)
+        # Two ordinary 4-letter words ("xin chao") are not a code; a dash or a digit says it is.
+        looks_like_code = match.group(2) in ("-", "") or any(ch.isdigit() for ch in code)
+        if looks_like_code and all(ch in ALPHABET for ch in code):
             return code
     return None

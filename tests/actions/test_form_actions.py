@@ -16,15 +16,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import bot.requests.service as request_service
-from actions.forms import (
-    FORM_SLOTS,
+from actions.form_steps import (
     ActionAskAidConfirmed,
     ActionAskWard,
     ActionCancelForm,
     ActionFinishForm,
-    ValidateAidRequestForm,
-    ValidateHealthDeclarationForm,
 )
+from actions.forms import FORM_SLOTS, ValidateAidRequestForm, ValidateHealthDeclarationForm
 from actions.requests_status import ActionCheckRequestStatus
 from bot.audit.models import AuditEvent
 from bot.consents.models import Consent
