@@ -1,6 +1,8 @@
 """Measures saving a confirmed hardship request (the service function the form calls, in its own
 transaction) with 20 concurrent workers, on SQLite and, when HOTLINE_BENCH_POSTGRES_URL is set,
 on PostgreSQL. Prints p50/p95 latency and throughput; figures only, nothing is asserted.
+By default the conversations save back to back (a saturating closed loop); `--think-ms 1000`
+gives each conversation a pause between saves, closer to people confirming forms.
 
     .venvs/app/bin/python scripts/bench_requests.py [--requests 400] [--workers 20]
     HOTLINE_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -34,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WARDS = ["26743", "26740", "00070", "00004", "26737", "28468"]
 
 
-def bench(url: str, *, requests: int, workers: int) -> dict[str, float]:
+def bench(url: str, *, requests: int, workers: int, think_ms: float) -> dict[str, float]:
     upgrade(url)
     engine = make_engine(url)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
@@ -44,6 +47,8 @@ def bench(url: str, *, requests: int, workers: int) -> dict[str, float]:
     run = uuid.uuid4().hex[:8]
 
     def one(i: int) -> float:
+        if think_ms:  # a person reading and typing between two confirmations
+            time.sleep(random.uniform(0, 2 * think_ms) / 1000)
         data = AidRequestIn(
             needs=["food", "medicine"] if i % 3 else ["go_home"],
             description="Mất việc, nhà hết gạo 2 ngày",
@@ -61,7 +66,8 @@ def bench(url: str, *, requests: int, workers: int) -> dict[str, float]:
 
     # Warm the pool and the caches.
     for i in range(workers):
-        one(-1 - i)
+        if not think_ms:
+            one(-1 - i)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         latencies = list(pool.map(one, range(requests)))
@@ -80,6 +86,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--workers", type=int, default=20)
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="mean pause of each conversation between two saves (0: back to back, saturating)",
+    )
     args = parser.parse_args()
     targets: list[tuple[str, str, str | None]] = []
     tmp = tempfile.TemporaryDirectory()
@@ -89,14 +101,20 @@ def main() -> int:
     if pg:
         separator = "&" if "?" in pg else "?"
         targets.append(("PostgreSQL", f"{pg}{separator}options=-csearch_path%3D{schema}", schema))
-    print(f"Saving a confirmed aid request: {args.requests} requests, {args.workers} workers")
+    pace = f", {args.think_ms:.0f} ms think time" if args.think_ms else ", back to back"
+    print(
+        f"Saving a confirmed aid request: {args.requests} requests, {args.workers} "
+        f"concurrent conversations{pace}"
+    )
     for name, url, pg_schema in targets:
         if pg_schema and pg:
             admin = create_engine(pg)
             with admin.begin() as conn:
                 conn.execute(text(f"CREATE SCHEMA {pg_schema}"))
         try:
-            result = bench(url, requests=args.requests, workers=args.workers)
+            result = bench(
+                url, requests=args.requests, workers=args.workers, think_ms=args.think_ms
+            )
         finally:
             if pg_schema and pg:
                 with admin.begin() as conn:
