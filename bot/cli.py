@@ -5,16 +5,25 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.settings import get_settings
+
+if TYPE_CHECKING:
+    from bot.places.wards import Ward
 
 app = typer.Typer(help="Citizen help hotline operations.", no_args_is_help=True)
 handoffs_app = typer.Typer(help="Conversations waiting for a person.", no_args_is_help=True)
 content_app = typer.Typer(help="The editable content files.", no_args_is_help=True)
 app.add_typer(handoffs_app, name="handoffs")
 app.add_typer(content_app, name="content")
+teams_app = typer.Typer(help="Support teams and the wards they cover.", no_args_is_help=True)
+requests_app = typer.Typer(help="Hardship (aid) requests.", no_args_is_help=True)
+app.add_typer(teams_app, name="teams")
+app.add_typer(requests_app, name="requests")
 
 
 @app.command()
@@ -105,6 +114,198 @@ def handoffs_list(as_json: bool = typer.Option(False, "--json", help="JSON outpu
         )
     if not rows:
         typer.echo("No conversation is waiting for a person.")
+
+
+@teams_app.command("import")
+def teams_import(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or CSV file.")],
+) -> None:
+    """Creates or updates teams from a file (slug, name, level, province_code,
+    telegram_chat_id, ward_codes)."""
+    from bot.db.session import session_scope
+    from bot.teams.service import TeamImportError, import_teams
+
+    try:
+        with session_scope() as session:
+            count = import_teams(session=session, path=path, actor="cli")
+    except TeamImportError as exc:
+        typer.echo(f"Not imported: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Imported {count} teams.")
+
+
+@teams_app.command("import-demo")
+def teams_import_demo(
+    if_empty: bool = typer.Option(False, "--if-empty", help="Only when no team exists yet."),
+) -> None:
+    """Imports the demo teams shipped in data/teams/demo_teams.yml."""
+    from bot.db.session import session_scope
+    from bot.settings import PROJECT_ROOT
+    from bot.teams.service import has_teams, import_teams
+
+    with session_scope() as session:
+        if if_empty and has_teams(session=session):
+            typer.echo("Teams exist already; demo teams not imported.")
+            return
+        count = import_teams(
+            session=session, path=PROJECT_ROOT / "data" / "teams" / "demo_teams.yml", actor="cli"
+        )
+    typer.echo(f"Imported {count} demo teams.")
+
+
+def _ward_label(ward: Ward | None) -> str | None:
+    return ward.label if ward else None
+
+
+@teams_app.command("list")
+def teams_list(as_json: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
+    """Lists the teams with the wards they cover."""
+    from bot.db.session import session_scope
+    from bot.places.wards import get_ward
+    from bot.teams.service import list_teams
+
+    with session_scope() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "slug": t.slug,
+                "name": t.name,
+                "level": t.level,
+                "province_code": t.province_code,
+                "telegram_chat_id": t.telegram_chat_id,
+                "wards": [
+                    {
+                        "code": w.ward_code,
+                        "name": _ward_label(get_ward(w.ward_code)),
+                    }
+                    for w in t.wards
+                ],
+            }
+            for t in list_teams(session=session)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        wards = ", ".join(w["code"] for w in row["wards"]) or "-"
+        chat = row["telegram_chat_id"] or "no chat"
+        typer.echo(f"{row['slug']:<20} {row['level']:<9} {chat:<16} {row['name']}  [{wards}]")
+
+
+@requests_app.command("list")
+def requests_list(
+    ward: str | None = typer.Option(None, help="Ward code, e.g. 26743."),
+    status: str | None = typer.Option(None, help="new, assigned, in_progress, resolved, …"),
+    team: str | None = typer.Option(None, help="Team slug."),
+    limit: int = typer.Option(200, help="At most this many."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Lists aid requests, most urgent first."""
+    from bot.db.session import session_scope
+    from bot.places.wards import get_ward
+    from bot.requests.codes import format_ref
+    from bot.requests.models import RequestStatus
+    from bot.requests.service import list_aid_requests
+
+    if status and status not in set(RequestStatus):
+        raise typer.BadParameter(f"status must be one of {', '.join(RequestStatus)}")
+    with session_scope() as session:
+        rows: list[dict[str, Any]] = []
+        for r in list_aid_requests(
+            session=session, ward_code=ward, status=status, team_slug=team, limit=limit
+        ):
+            place = get_ward(r.ward_code)
+            rows.append(
+                {
+                    "ref": format_ref(r.ref_code),
+                    "status": r.status,
+                    "priority": r.priority,
+                    "priority_reasons": r.priority_reasons,
+                    "needs": r.needs,
+                    "ward_code": r.ward_code,
+                    "ward": place.label if place else None,
+                    "team": r.team.slug if r.team else None,
+                    "team_name": r.team.name if r.team else None,
+                    "routing": r.routing_note,
+                    "household_size": r.household_size,
+                    "vulnerable": r.vulnerable,
+                    "address": r.address_detail,
+                    "phone": r.phone,
+                    "description": r.description,
+                    "created_at": r.created_at.isoformat(),
+                }
+            )
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['ref']}  P{row['priority']}  {row['status']:<11} {','.join(row['needs']):<20} "
+            f"{row['ward'] or row['ward_code']}  → {row['team'] or '-'}"
+        )
+    if not rows:
+        typer.echo("No request matches.")
+
+
+@requests_app.command("set-status")
+def requests_set_status(
+    ref: str = typer.Argument(..., help="Reference code, e.g. 7KQ2-M9XA."),
+    status: str = typer.Argument(..., help="assigned, in_progress, resolved, rejected, duplicate"),
+    reason: str = typer.Option("", help="Why (kept in the history)."),
+    by: str = typer.Option("", help="Who (default: the OS user)."),
+) -> None:
+    """Moves a request along its workflow, recording who, when and why."""
+    import getpass
+
+    from bot.db.session import session_scope
+    from bot.requests.codes import parse_ref
+    from bot.requests.models import RequestStatus
+    from bot.requests.service import StatusChangeNotAllowed, set_status
+
+    code = parse_ref(ref)
+    if code is None or status not in set(RequestStatus):
+        raise typer.BadParameter("give a code like 7KQ2-M9XA and a known status")
+    actor = f"cli:{by or getpass.getuser()}"
+    try:
+        with session_scope() as session:
+            request = set_status(
+                session=session,
+                ref_code=code,
+                status=RequestStatus(status),
+                actor=actor,
+                reason=reason,
+            )
+            typer.echo(f"{ref.upper()} is now {request.status}.")
+    except LookupError:
+        typer.echo(f"No request {ref}.", err=True)
+        raise typer.Exit(1) from None
+    except StatusChangeNotAllowed as exc:
+        typer.echo(f"Not allowed: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def worker() -> None:
+    """Delivers queued team notifications (when the web app does not: OUTBOX_WORKER_IN_WEB=0)."""
+    import asyncio
+    import signal
+
+    from bot.logging import configure_logging
+    from bot.outbox.worker import make_sender, run_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if make_sender(settings) is None:
+        typer.echo("TELEGRAM_BOT_TOKEN is not set: nothing to deliver to.", err=True)
+        raise typer.Exit(2)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings=settings, stop=stop)
+
+    asyncio.run(main())
 
 
 @content_app.command("check")

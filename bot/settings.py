@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = SecretStr("dev-secret-key")
 
+    # Team notifications (outbox). Without a token they wait in the outbox, seen in the console.
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    outbox_worker_in_web: bool = True  # else run `hotline worker` as its own process
+    outbox_poll_seconds: float = 2.0
+
     content_dir: Path = PROJECT_ROOT / "data" / "content"
     max_message_chars: int = 2000
 

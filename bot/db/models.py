@@ -1,7 +1,24 @@
 """Every model, imported in one place so Alembic and `create_all` see the whole schema."""
 
+from bot.audit.models import AuditEvent
+from bot.consents.models import Consent
 from bot.db.base import Base
 from bot.handoff.models import HandoffRequest
+from bot.outbox.models import OutboxMessage
+from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.residents.models import Resident
+from bot.teams.models import Team, TeamWard
 
-__all__ = ["Base", "HandoffRequest", "Resident"]
+__all__ = [
+    "AidRequest",
+    "AuditEvent",
+    "Base",
+    "Consent",
+    "HandoffRequest",
+    "HealthDeclaration",
+    "OutboxMessage",
+    "RequestStatusChange",
+    "Resident",
+    "Team",
+    "TeamWard",
+]

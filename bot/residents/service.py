@@ -39,6 +39,8 @@ def get_or_create_resident(*, session: Session, conversation_id: str) -> Residen
             resident = session.scalars(
                 select(Resident).where(Resident.conversation_id == conversation_id)
             ).one()
+        else:
+            return resident
     resident.last_seen_at = utcnow()
     session.flush()
     return resident

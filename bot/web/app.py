@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
 from bot.infra.redis import get_redis
 from bot.logging import configure_logging
+from bot.outbox.worker import run_worker
 from bot.settings import get_settings
 from bot.web import chat, health
 
@@ -32,7 +34,16 @@ def create_app() -> FastAPI:
         app.state.pipeline = ConversationPipeline(
             settings=settings, rasa=app.state.rasa, redis=get_redis()
         )
+        stop = asyncio.Event()
+        worker = (
+            asyncio.create_task(run_worker(settings=settings, stop=stop))
+            if settings.outbox_worker_in_web
+            else None
+        )
         yield
+        stop.set()
+        if worker is not None:
+            await worker
         await app.state.rasa.aclose()
 
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)

@@ -87,8 +87,10 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     schema = None
     if POSTGRES_URL:
         schema = f"e2e_{uuid.uuid4().hex[:10]}"
-        with create_engine(POSTGRES_URL).begin() as conn:
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.dispose()  # an engine left to the GC leaves its connection open (ResourceWarning)
         database_url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     else:
         database_url = f"sqlite:///{workdir / 'hotline.db'}"
@@ -131,5 +133,7 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     finally:
         supervisor.stop()
         if schema:
-            with create_engine(POSTGRES_URL or "").begin() as conn:
+            admin = create_engine(POSTGRES_URL or "")
+            with admin.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()

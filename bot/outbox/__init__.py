@@ -1,0 +1,1 @@
+"""Outbound notifications written with the change they announce, delivered by a worker."""

@@ -1,0 +1,56 @@
+"""Queueing team notifications in the caller's transaction (the outbox pattern)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.outbox.models import OutboxMessage, OutboxStatus
+from bot.places.wards import get_ward
+from bot.requests.codes import format_ref
+from bot.requests.models import AidRequest
+from bot.requests.priority import PRIORITY_LABELS
+from bot.requests.validation import NEED_LABELS, VULNERABLE_LABELS
+from bot.teams.models import Team
+
+
+def team_notification_text(request: AidRequest, *, updated: bool = False) -> str:
+    """The message a team gets: what, where, how urgent, how to reach the resident."""
+    ward = get_ward(request.ward_code)
+    place = ward.label if ward else request.ward_code
+    needs = ", ".join(NEED_LABELS.get(n, n) for n in request.needs)
+    vulnerable = ", ".join(VULNERABLE_LABELS.get(v, v) for v in request.vulnerable) or "không"
+    head = "CẬP NHẬT đề nghị hỗ trợ" if updated else "Đề nghị hỗ trợ mới"
+    return (
+        f"{head} {format_ref(request.ref_code)} — ưu tiên {request.priority} "
+        f"({PRIORITY_LABELS[request.priority]})\n"
+        f"Nhu cầu: {needs}\n"
+        f"Mô tả: {request.description}\n"
+        f"Hộ {request.household_size} người; thành viên cần lưu ý: {vulnerable}\n"
+        f"Địa chỉ: {request.address_detail}, {place}\n"
+        f"Điện thoại: {request.phone}\n"
+        f"Lý do ưu tiên: {'; '.join(request.priority_reasons)}"
+    )
+
+
+def enqueue_team_notification(
+    *, session: Session, request: AidRequest, team: Team, event: str
+) -> OutboxMessage:
+    """Queues one notification of `event` ("created", "updated-3") about a request to a team;
+    the same event is queued only once."""
+    key = f"aid:{request.id}:{event}:team:{team.id}"
+    if event != "created":  # a new request cannot have been announced yet
+        existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+        if existing is not None:
+            return existing
+    message = OutboxMessage(
+        dedupe_key=key,
+        kind="team_notification",
+        team_id=team.id,
+        aid_request_id=request.id,
+        chat_id=team.telegram_chat_id,
+        text=team_notification_text(request, updated=event != "created"),
+        status=OutboxStatus.PENDING if team.telegram_chat_id else OutboxStatus.NO_CHANNEL,
+    )
+    session.add(message)
+    return message

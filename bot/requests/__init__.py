@@ -1,0 +1,1 @@
+"""Health declarations and hardship (aid) requests: validation, priority, saving, status."""

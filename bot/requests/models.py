@@ -1,0 +1,102 @@
+"""Health declarations and hardship requests, with the history of every status change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bot.db.base import Base, Timestamped, utcnow
+from bot.residents.models import Resident
+from bot.teams.models import Team
+
+
+class RequestStatus(StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+OPEN_STATUSES = (RequestStatus.NEW, RequestStatus.ASSIGNED, RequestStatus.IN_PROGRESS)
+
+
+class HealthDeclaration(Timestamped, Base):
+    __tablename__ = "health_declarations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref_code: Mapped[str] = mapped_column(String(8), unique=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id", ondelete="SET NULL"))
+    full_name: Mapped[str] = mapped_column(String(120))
+    birth_year: Mapped[int] = mapped_column(Integer)
+    phone: Mapped[str] = mapped_column(String(16))
+    ward_code: Mapped[str] = mapped_column(String(8), index=True)
+    province_code: Mapped[str] = mapped_column(String(8))
+    symptoms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    case_contact: Mapped[bool] = mapped_column(Boolean)
+    recent_travel: Mapped[str | None] = mapped_column(String(300))
+    vaccine_doses: Mapped[int] = mapped_column(Integer)
+
+    resident: Mapped[Resident] = relationship()
+
+
+class AidRequest(Timestamped, Base):
+    __tablename__ = "aid_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref_code: Mapped[str] = mapped_column(String(8), unique=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id", ondelete="SET NULL"))
+    needs: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str] = mapped_column(Text)
+    household_size: Mapped[int] = mapped_column(Integer)
+    vulnerable: Mapped[list[str]] = mapped_column(JSON, default=list)
+    days_without_food: Mapped[int | None] = mapped_column(Integer)
+    ward_code: Mapped[str] = mapped_column(String(8), index=True)
+    province_code: Mapped[str] = mapped_column(String(8), index=True)
+    address_detail: Mapped[str] = mapped_column(String(300))
+    phone: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer, index=True)  # 1 = most urgent … 4
+    priority_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=RequestStatus.NEW, index=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), index=True
+    )
+    routing_note: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    resident: Mapped[Resident] = relationship()
+    team: Mapped[Team | None] = relationship()
+    history: Mapped[list[RequestStatusChange]] = relationship(
+        back_populates="request",
+        cascade="all, delete-orphan",
+        order_by="RequestStatusChange.id",
+    )
+
+
+class RequestStatusChange(Timestamped, Base):
+    """One step of an aid request's workflow: from, to, who, why."""
+
+    __tablename__ = "request_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("aid_requests.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    request: Mapped[AidRequest] = relationship(back_populates="history")

@@ -1,0 +1,1 @@
+"""Local support teams and the wards they cover; routing a request to its team."""
