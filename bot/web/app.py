@@ -6,36 +6,57 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
+from bot.delivery.runtime import delivery
 from bot.infra.redis import get_redis
 from bot.logging import configure_logging
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 from bot.web import chat, health
+from connectors.telegram import webhook as telegram_webhook
+from connectors.zalo import webhook as zalo_webhook
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
+def create_app(
+    settings: Settings | None = None,
+    *,
+    redis: aioredis.Redis | None = None,
+    rasa: RasaClient | None = None,
+) -> FastAPI:
+    """The web app; tests pass their own settings, Redis and Rasa client."""
+    settings = settings or get_settings()
     configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.rasa = RasaClient(settings)
+        assert settings is not None
+        app_redis = redis or get_redis()
+        app.state.rasa = rasa or RasaClient(settings)
         app.state.pipeline = ConversationPipeline(
-            settings=settings, rasa=app.state.rasa, redis=get_redis()
+            settings=settings, rasa=app.state.rasa, redis=app_redis
         )
-        yield
+        async with delivery(
+            settings=settings,
+            redis=app_redis,
+            pipeline=app.state.pipeline,
+            run_worker=settings.worker_in_process,
+        ) as channels:
+            app.state.queue = channels.queue
+            app.state.channels = channels.channels
+            yield
         await app.state.rasa.aclose()
 
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)
+    app.state.settings = settings
 
     @app.middleware("http")
     async def limit_body_size(
@@ -51,4 +72,6 @@ def create_app() -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(chat.router)
+    app.include_router(telegram_webhook.router)
+    app.include_router(zalo_webhook.router)
     return app
