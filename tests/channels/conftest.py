@@ -93,6 +93,17 @@ class FakeRasa:
                     }
                 ],
             )
+        if text == "phone":
+            return httpx.Response(
+                200,
+                json=[
+                    {
+                        "recipient_id": body["sender"],
+                        "text": "Bạn cho tôi số điện thoại nhé.",
+                        "buttons": [{"title": "Gửi số điện thoại", "payload": "/share_phone"}],
+                    }
+                ],
+            )
         return httpx.Response(200, json=[{"recipient_id": body["sender"], "text": f"Đã nhận: {text}"}])
 
 
