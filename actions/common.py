@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.content.service import Answer
@@ -18,3 +19,8 @@ def sorry_not_saved(dispatcher: CollectingDispatcher) -> None:
     dispatcher.utter_message(
         text="Xin lỗi, hệ thống đang gặp sự cố nên chưa ghi nhận được. Bạn vui lòng thử lại sau ít phút."
     )
+
+
+def latest_intent(tracker: Tracker) -> str:
+    """Returns the intent of the resident's latest message ("" when there is none)."""
+    return str((tracker.latest_message.get("intent") or {}).get("name") or "")

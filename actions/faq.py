@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import utter_answer
+from actions.common import latest_intent, utter_answer
 from bot.content.service import faq_answer, find_rumor
 
 
@@ -20,8 +20,7 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        topic = tracker.get_intent_of_latest_message() or ""
-        utter_answer(dispatcher, faq_answer(topic))
+        utter_answer(dispatcher, faq_answer(latest_intent(tracker)))
         return []
 
 

@@ -18,8 +18,8 @@ from bot.handoff.service import request_handoff
 
 logger = logging.getLogger(__name__)
 
-# "inform" outside a form is a name, a number or gibberish that answers no question.
-MISUNDERSTOOD_INTENTS = {"nlu_fallback", "inform"}
+# "inform" outside a form answers no question; "nonsense" is mashing, lone emoji or markup.
+MISUNDERSTOOD_INTENTS = {"nlu_fallback", "inform", "nonsense"}
 OFFER_PERSON_AFTER = 2  # misunderstandings in a row
 
 

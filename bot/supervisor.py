@@ -56,7 +56,8 @@ def write_endpoints(settings: Settings) -> Path:
         endpoints["tracker_store"] = {**redis, "record_exp": 30 * 24 * 3600}
         endpoints["lock_store"] = dict(redis)
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    path = RUN_DIR / "endpoints.yml"
+    # One file per Rasa port, so a test stack and a developer's stack never share one.
+    path = RUN_DIR / f"endpoints-{urlsplit(settings.rasa_url).port or 5005}.yml"
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
     return path
 
@@ -129,13 +130,17 @@ def process_specs(settings: Settings, *, rasa_workers: int = 1) -> list[ProcessS
 class Supervisor:
     """Owns the child processes: start, wait until ready, watch, stop."""
 
-    def __init__(self, specs: list[ProcessSpec], *, echo: bool = True) -> None:
+    def __init__(
+        self, specs: list[ProcessSpec], *, echo: bool = True, log_dir: Path = LOG_DIR
+    ) -> None:
         self.specs = specs
         self.echo = echo
+        self.log_dir = log_dir
         self._stopping = threading.Event()
+        self._pumps: list[threading.Thread] = []
 
     def start(self) -> None:
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         for spec in self.specs:
             spec.process = subprocess.Popen(
                 spec.argv,
@@ -145,11 +150,13 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            threading.Thread(target=self._pump, args=(spec,), daemon=True).start()
+            pump = threading.Thread(target=self._pump, args=(spec,), daemon=True)
+            pump.start()
+            self._pumps.append(pump)
 
     def _pump(self, spec: ProcessSpec) -> None:
         assert spec.process is not None and spec.process.stdout is not None
-        with (LOG_DIR / f"{spec.name}.log").open("ab") as log:
+        with spec.process.stdout, (self.log_dir / f"{spec.name}.log").open("ab") as log:
             for raw in spec.process.stdout:
                 log.write(raw)
                 log.flush()
@@ -196,6 +203,8 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 os.killpg(spec.process.pid, signal.SIGKILL)
                 spec.process.wait()
+        for pump in self._pumps:
+            pump.join(timeout=5)
 
     def run_until_stopped(self) -> int:
         """Blocks until Ctrl-C / SIGTERM (returns 0) or a child dies (returns 1)."""

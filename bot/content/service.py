@@ -99,10 +99,14 @@ def faq_answer(topic: str, *, content_dir: Path | None = None) -> Answer:
 
 
 def find_rumor(text: str, *, content_dir: Path | None = None) -> Answer | None:
-    """Returns the rebuttal of a known rumour the text mentions, or None."""
-    folded = f" {' '.join(re.findall(r'[a-z0-9]+', fold(text)))} "
+    """Returns the rebuttal of a known rumour the text mentions, or None.
+
+    A keyword matches when all of its words occur in the diacritic-free text, in any order and
+    with other words between them ("vắc xin làm thay đổi ADN" matches "vac xin thay doi adn").
+    """
+    words = set(re.findall(r"[a-z0-9]+", fold(text)))
     for rumor in _content("rumors.yml", content_dir).get("rumors") or []:
-        if any(f" {keyword} " in folded for keyword in rumor.get("keywords") or []):
+        if any(set(keyword.split()) <= words for keyword in rumor.get("keywords") or []):
             return Answer(text=render(rumor["text"], content_dir=content_dir))
     return None
 

@@ -1,0 +1,135 @@
+"""The real hotline, started once per test session on free ports: Rasa server (trained model),
+action server and web app, talking HTTP to each other, on a real database and Redis.
+
+PostgreSQL and Redis are used when HOTLINE_TEST_POSTGRES_URL / HOTLINE_TEST_REDIS_URL are set
+(as in CI); otherwise a fresh SQLite file and the in-process Redis stand-in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.db.migrate import upgrade
+from bot.settings import PROJECT_ROOT, Settings
+from bot.supervisor import Supervisor, process_specs
+from bot.training import MODEL_PATH
+
+POSTGRES_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
+# The stack gets its own Redis database: the unit tests flush theirs between tests.
+STACK_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/12")) if REDIS_URL else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveStack:
+    settings: Settings
+    web_url: str
+    log_dir: Path
+    content_dir: Path
+    database_url: str
+
+    @contextmanager
+    def chat(self) -> Iterator[httpx.Client]:
+        """A new browser-like client: its own cookie, so its own conversation."""
+        with httpx.Client(base_url=self.web_url, timeout=60) as client:
+            client.get("/")
+            yield client
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in self.log_dir.glob("*.log"))
+
+    def rasa_tracker(self, conversation_id: str) -> dict:
+        token = self.settings.rasa_token.get_secret_value()
+        response = httpx.get(
+            f"{self.settings.rasa_url}/conversations/{conversation_id}/tracker",
+            params={"token": token},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
+
+def say(client: httpx.Client, text: str, message_id: str | None = None) -> list[dict]:
+    body: dict[str, object] = {"text": text}
+    if message_id:
+        body["message_id"] = message_id
+    response = client.post("/api/chat/messages", json=body)
+    assert response.status_code == 200, response.text
+    return list(response.json()["replies"])
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    if not MODEL_PATH.exists():
+        pytest.fail("no trained model: run ./dev test (it trains when needed)")
+    workdir = tmp_path_factory.mktemp("stack")
+    content_dir = workdir / "content"
+    shutil.copytree(PROJECT_ROOT / "data" / "content", content_dir)
+
+    schema = None
+    if POSTGRES_URL:
+        schema = f"e2e_{uuid.uuid4().hex[:10]}"
+        with create_engine(POSTGRES_URL).begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        database_url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    else:
+        database_url = f"sqlite:///{workdir / 'hotline.db'}"
+    upgrade(database_url)
+
+    rasa_port, action_port, web_port = free_port(), free_port(), free_port()
+    overrides = {
+        "ENV": "test",
+        "DATABASE_URL": database_url,
+        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}",
+        "WEB_HOST": "127.0.0.1",
+        "WEB_PORT": str(web_port),
+        "RASA_TOKEN": uuid.uuid4().hex,
+        "CONTENT_DIR": str(content_dir),
+        "LOG_LEVEL": "INFO",
+    }
+    if STACK_REDIS_URL:
+        overrides["REDIS_URL"] = STACK_REDIS_URL
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in overrides.items():
+            mp.setenv(key, value)
+        if not STACK_REDIS_URL:
+            mp.delenv("REDIS_URL", raising=False)
+        settings = Settings()
+        supervisor = Supervisor(process_specs(settings), echo=False, log_dir=workdir / "log")
+        supervisor.start()
+    try:
+        failed = supervisor.wait_ready(timeout=240)
+        if failed is not None:
+            tail = "\n".join(failed.tail)
+            pytest.fail(f"{failed.name} did not become ready:\n{tail}")
+        yield LiveStack(
+            settings=settings,
+            web_url=f"http://127.0.0.1:{web_port}",
+            log_dir=workdir / "log",
+            content_dir=content_dir,
+            database_url=database_url,
+        )
+    finally:
+        supervisor.stop()
+        if schema:
+            with create_engine(POSTGRES_URL or "").begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
