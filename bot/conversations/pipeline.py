@@ -15,8 +15,8 @@ import redis.asyncio as aioredis
 from bot.content.service import ContentError, fact
 from bot.conversations.messages import InboundMessage, Location, OutboundReply, ReplyButton
 from bot.conversations.rasa_client import RasaClient, RasaUnavailable
-from bot.residents.service import check_conversation_id
 from bot.places.nearest import nearest_ward
+from bot.residents.service import check_conversation_id
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -84,10 +84,8 @@ async def delivery(
         if result.worker is not None and result.task is not None:
             await result.worker.stop()
             result.task.cancel()
-            try:
+            with suppress(asyncio.CancelledError):
                 await result.task
-            except asyncio.CancelledError:
-                pass
         for channel in result.channels.values():
             try:
                 await channel.aclose()

@@ -43,7 +43,5 @@ def set_reachable(*, session: Session, conversation_id: str, reachable: bool) ->
 def recent_incidents(*, session: Session, limit: int = 100) -> list[ChannelIncident]:
     """Returns the newest channel incidents first."""
     return list(
-        session.scalars(
-            select(ChannelIncident).order_by(ChannelIncident.id.desc()).limit(limit)
-        )
+        session.scalars(select(ChannelIncident).order_by(ChannelIncident.id.desc()).limit(limit))
     )

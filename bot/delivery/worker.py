@@ -180,7 +180,9 @@ class DeliveryWorker:
         delay = min(self._settings.delivery_backoff_max_seconds, base * 2 ** (attempt - 1))
         return float(delay * (0.5 + random.random() / 2))  # jitter spreads the retries
 
-    async def _deliver(self, entry_id: str, job: Job, channel: Channel, reply: OutboundReply) -> str:
+    async def _deliver(
+        self, entry_id: str, job: Job, channel: Channel, reply: OutboundReply
+    ) -> str:
         """Sends one reply with retries; returns "sent", "skipped" or "stop"."""
         limiter = self._limiters.get(job.channel)
         attempts = self._settings.delivery_max_attempts
@@ -195,8 +197,8 @@ class DeliveryWorker:
                 return "sent"
             except RetryLater as exc:
                 last = exc
-                delay = max(exc.after, self._backoff(attempt)) if exc.after else self._backoff(
-                    attempt
+                delay = (
+                    max(exc.after, self._backoff(attempt)) if exc.after else self._backoff(attempt)
                 )
                 logger.info(
                     "send on %s failed (%s), attempt %d/%d, retry in %.2f s",

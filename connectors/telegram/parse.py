@@ -61,7 +61,7 @@ def parse_update(data: Any, *, bot_username: str = "") -> ParsedUpdate:
             return ParsedUpdate(update_id, None)
         chat = message.chat
         conversation_id = f"{CHANNEL}:{chat.id}"
-        context = {"callback_query_id": query.id, "chat_id": chat.id}
+        context: dict[str, Any] = {"callback_query_id": query.id, "chat_id": chat.id}
         digest = None
         text = query.data
         if text.startswith(LONG_PAYLOAD_PREFIX):
@@ -71,7 +71,9 @@ def parse_update(data: Any, *, bot_username: str = "") -> ParsedUpdate:
         inbound = InboundMessage(
             conversation_id=conversation_id, text=text, platform_message_id=str(update_id)
         )
-        return ParsedUpdate(update_id, Job("turn", CHANNEL, conversation_id, inbound, [], context), digest)
+        return ParsedUpdate(
+            update_id, Job("turn", CHANNEL, conversation_id, inbound, [], context), digest
+        )
 
     if update.my_chat_member is not None:
         member = update.my_chat_member
@@ -85,7 +87,7 @@ def parse_update(data: Any, *, bot_username: str = "") -> ParsedUpdate:
         return ParsedUpdate(update_id, None)  # edits, channel posts, polls…: not for us
     chat = message.chat
     conversation_id = f"{CHANNEL}:{chat.id}"
-    context: dict[str, Any] = {"chat_id": chat.id}
+    context = {"chat_id": chat.id}
     if chat.type != "private":
         if not _addressed_to_bot(message.text or "", bot_username):
             return ParsedUpdate(update_id, None)
@@ -121,4 +123,6 @@ def _addressed_to_bot(text: str, bot_username: str) -> bool:
 
 
 def _pointer_job(conversation_id: str, context: dict[str, Any], bot_username: str) -> Job:
-    return Job("replies", CHANNEL, conversation_id, None, [group_pointer_reply(bot_username)], context)
+    return Job(
+        "replies", CHANNEL, conversation_id, None, [group_pointer_reply(bot_username)], context
+    )

@@ -52,9 +52,7 @@ async def queue_update(queue: JobQueue, parsed: ParsedUpdate) -> Response:
         return Response(status_code=200)
     if parsed.long_payload_digest is not None and job.message is not None:
         payload = await resolve_long_payload(queue.redis, parsed.long_payload_digest)
-        job = dataclasses.replace(
-            job, message=dataclasses.replace(job.message, text=payload or "")
-        )
+        job = dataclasses.replace(job, message=dataclasses.replace(job.message, text=payload or ""))
     event_id = str(parsed.update_id)
     if not await queue.first_delivery(CHANNEL, event_id):
         logger.info("telegram update delivered again; dropped")

@@ -33,7 +33,9 @@ async def remember_choices(
 ) -> None:
     if reply.buttons:
         payloads = [b.payload for b in reply.buttons[:9]]
-        await redis.set(f"zalo:choices:{conversation_id}", json.dumps(payloads), ex=CHOICES_TTL_SECONDS)
+        await redis.set(
+            f"zalo:choices:{conversation_id}", json.dumps(payloads), ex=CHOICES_TTL_SECONDS
+        )
 
 
 async def resolve_choice(redis: aioredis.Redis, conversation_id: str, text: str) -> str | None:

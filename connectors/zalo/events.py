@@ -128,7 +128,9 @@ def parse_event(data: Any) -> ParsedEvent:
         attachments=attachments,
         location=location,
     )
-    return ParsedEvent(msg_id, Job("turn", CHANNEL, conversation_id, message, [], {"msg_id": msg_id}))
+    return ParsedEvent(
+        msg_id, Job("turn", CHANNEL, conversation_id, message, [], {"msg_id": msg_id})
+    )
 
 
 def _location(body: dict[str, Any]) -> Location:

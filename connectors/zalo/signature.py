@@ -29,9 +29,7 @@ def signature_header(*, app_id: str, body: bytes, timestamp: str, oa_secret_key:
     )
 
 
-def verify(
-    header: str, *, app_id: str, body: bytes, timestamp: str, oa_secret_key: str
-) -> bool:
+def verify(header: str, *, app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> bool:
     """True when the header is the event's valid signature (compared in constant time)."""
     given = header.strip()
     if given.startswith("mac="):

@@ -104,7 +104,9 @@ class FakeRasa:
                     }
                 ],
             )
-        return httpx.Response(200, json=[{"recipient_id": body["sender"], "text": f"Đã nhận: {text}"}])
+        return httpx.Response(
+            200, json=[{"recipient_id": body["sender"], "text": f"Đã nhận: {text}"}]
+        )
 
 
 @pytest.fixture
@@ -168,9 +170,11 @@ async def running_app(
             yield app, client
 
 
-def zalo_headers(body: bytes, *, app_id: str = zalo_api.APP_ID, secret: str = ZALO_OA_SECRET) -> dict[str, str]:
-    from connectors.zalo.signature import signature_header
+def zalo_headers(
+    body: bytes, *, app_id: str = zalo_api.APP_ID, secret: str = ZALO_OA_SECRET
+) -> dict[str, str]:
     from connectors.zalo.events import event_timestamp
+    from connectors.zalo.signature import signature_header
 
     timestamp = event_timestamp(json.loads(body))
     return {

@@ -42,7 +42,9 @@ async def test_update_is_queued_once_even_when_delivered_twice(
     async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
         body = fixture("telegram/text_message.json")
         for _ in range(3):
-            response = await client.post("/webhooks/telegram", json=body, headers=telegram_headers())
+            response = await client.post(
+                "/webhooks/telegram", json=body, headers=telegram_headers()
+            )
             assert response.status_code == 200
         assert await _queued(app) == 1
         job = (await app.state.queue.read("t", count=10, block_ms=10))[0][1]
@@ -90,7 +92,9 @@ async def test_group_message_gets_a_pointer_to_a_private_chat(
 ):
     async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
         body = fixture("telegram/group_command.json")
-        assert (await client.post("/webhooks/telegram", json=body, headers=telegram_headers())).status_code == 200
+        assert (
+            await client.post("/webhooks/telegram", json=body, headers=telegram_headers())
+        ).status_code == 200
         job = (await app.state.queue.read("t", count=10, block_ms=10))[0][1]
         assert job.kind == "replies"
         assert "nhắn riêng" in job.replies[0].text
@@ -101,6 +105,8 @@ async def test_channel_off_answers_404(settings, fresh_redis, rasa_client):
     off = settings.model_copy(update={"telegram_bot_token": None, "worker_in_process": False})
     async with running_app(off, fresh_redis, rasa_client) as (_, client):
         response = await client.post(
-            "/webhooks/telegram", json=fixture("telegram/text_message.json"), headers=telegram_headers()
+            "/webhooks/telegram",
+            json=fixture("telegram/text_message.json"),
+            headers=telegram_headers(),
         )
         assert response.status_code == 404

@@ -76,13 +76,17 @@ async def test_conversation_over_zalo(settings, fresh_redis, rasa_client, zalo_f
     assert zalo_fake.refresh_calls == 1
 
 
-async def test_unfollow_marks_the_resident_not_reachable(settings, fresh_redis, rasa_client, committed_db):
+async def test_unfollow_marks_the_resident_not_reachable(
+    settings, fresh_redis, rasa_client, committed_db
+):
     async with running_app(settings, fresh_redis, rasa_client) as (app, client):
         await _post(client, _event("unfollow"))
 
         def unreachable() -> bool:
             with Session(committed_db) as session:
-                resident = session.scalar(select(Resident).where(Resident.conversation_id == f"zalo:{USER}"))
+                resident = session.scalar(
+                    select(Resident).where(Resident.conversation_id == f"zalo:{USER}")
+                )
                 return resident is not None and resident.reachable is False
 
         await wait_for(unreachable)
@@ -95,13 +99,17 @@ def _fresh_pair(access: str = "access-0", refresh: str = "refresh-0", hours: int
 async def test_long_texts_are_split_at_2000(settings, fresh_redis, zalo_fake):
     save_pair(_fresh_pair())
     channel = ZaloChannel(settings=settings, redis=fresh_redis)
-    await channel.send(conversation_id=f"zalo:{USER}", reply=OutboundReply("chữ " * 900), context={})
+    await channel.send(
+        conversation_id=f"zalo:{USER}", reply=OutboundReply("chữ " * 900), context={}
+    )
     await channel.aclose()
     assert len(zalo_fake.sent) == 2
     assert all(len(s.text) <= 2000 for s in zalo_fake.sent)
 
 
-async def test_outside_the_reply_window_is_recorded_not_retried(settings, fresh_redis, rasa_client, zalo_fake, committed_db):
+async def test_outside_the_reply_window_is_recorded_not_retried(
+    settings, fresh_redis, rasa_client, zalo_fake, committed_db
+):
     save_pair(_fresh_pair())
     zalo_fake.error_codes = [-230]
     async with running_app(settings, fresh_redis, rasa_client) as (app, client):
@@ -114,7 +122,11 @@ async def test_outside_the_reply_window_is_recorded_not_retried(settings, fresh_
         await wait_for(recorded)
         with Session(committed_db) as session:
             incident = session.scalars(select(ChannelIncident)).one()
-            assert (incident.kind, incident.code, incident.conversation_id) == ("outside_window", "-230", f"zalo:{USER}")
+            assert (incident.kind, incident.code, incident.conversation_id) == (
+                "outside_window",
+                "-230",
+                f"zalo:{USER}",
+            )
         await asyncio.sleep(0.2)
         assert zalo_fake.sent == []  # no retry after -230
         assert zalo_fake.error_codes == []
@@ -131,7 +143,9 @@ async def test_other_window_codes(settings, fresh_redis, zalo_fake, code):
     await channel.aclose()
 
 
-async def test_rate_limit_and_expired_token_are_retried(settings, fresh_redis, rasa_client, zalo_fake):
+async def test_rate_limit_and_expired_token_are_retried(
+    settings, fresh_redis, rasa_client, zalo_fake
+):
     save_pair(_fresh_pair())
     zalo_fake.error_codes = [-32]
     zalo_fake.http_failures = [503]
@@ -144,7 +158,9 @@ async def test_rate_limit_and_expired_token_are_retried(settings, fresh_redis, r
     assert load_pair().refresh_token in zalo_fake.valid_refresh
 
 
-async def test_no_reply_lost_when_30_percent_of_sends_fail(settings, fresh_redis, rasa_client, zalo_fake):
+async def test_no_reply_lost_when_30_percent_of_sends_fail(
+    settings, fresh_redis, rasa_client, zalo_fake
+):
     save_pair(_fresh_pair())
     zalo_fake.random_failure_rate = 0.3
     users, per_user = 20, 3
@@ -160,7 +176,11 @@ async def test_no_reply_lost_when_30_percent_of_sends_fail(settings, fresh_redis
         await wait_for(lambda: len(zalo_fake.sent) >= users * per_user, timeout=60)
         await asyncio.sleep(0.3)
         delivered = [(s.user_id, s.text) for s in zalo_fake.sent]
-        expected = {(str(7000 + u), f"Đã nhận: tin {t} của {u}") for u in range(users) for t in range(per_user)}
+        expected = {
+            (str(7000 + u), f"Đã nhận: tin {t} của {u}")
+            for u in range(users)
+            for t in range(per_user)
+        }
         assert set(delivered) == expected and len(delivered) == len(expected)
         assert await app.state.queue.pending_count() == 0
 
@@ -182,7 +202,10 @@ def test_refresh_race_between_two_workers_ends_with_one_valid_pair(settings, zal
     zalo_fake.refresh_delay = 0.3  # both workers see the pair as due before either stores one
     results: list[str] = []
     barrier = threading.Barrier(2)
-    workers = [threading.Thread(target=_refresh_in_own_loop, args=(settings, results, barrier)) for _ in range(2)]
+    workers = [
+        threading.Thread(target=_refresh_in_own_loop, args=(settings, results, barrier))
+        for _ in range(2)
+    ]
     for w in workers:
         w.start()
     for w in workers:
@@ -200,7 +223,9 @@ async def test_failed_refresh_alerts_the_admins(settings, zalo_fake, committed_d
     with caplog.at_level(logging.ERROR), pytest.raises(TokenUnavailable):
         await tokens.access_token()
     await tokens.aclose()
-    assert any("refresh failed" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+    assert any(
+        "refresh failed" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR
+    )
     with Session(committed_db) as session:
         incident = session.scalars(select(ChannelIncident)).one()
         assert incident.kind == "token_refresh_failed"

@@ -54,7 +54,9 @@ def test_signature_matches_the_documented_formula():
 
 
 @pytest.mark.parametrize("kind", ["missing", "forged", "other_key", "other_app"])
-async def test_missing_or_forged_signature_is_refused(webhook_settings, fresh_redis, rasa_client, kind):
+async def test_missing_or_forged_signature_is_refused(
+    webhook_settings, fresh_redis, rasa_client, kind
+):
     body = _raw("zalo/user_send_text.json")
     headers = {
         "missing": {"Content-Type": "application/json"},
@@ -81,7 +83,9 @@ async def test_replayed_event_is_queued_once(webhook_settings, fresh_redis, rasa
 
 
 async def test_old_events_are_refused_when_an_age_limit_is_set(settings, fresh_redis, rasa_client):
-    strict = settings.model_copy(update={"worker_in_process": False, "zalo_webhook_max_age_seconds": 3600})
+    strict = settings.model_copy(
+        update={"worker_in_process": False, "zalo_webhook_max_age_seconds": 3600}
+    )
     body = _raw("zalo/user_send_text.json")  # recorded sample: timestamp long past
     async with running_app(strict, fresh_redis, rasa_client) as (app, client):
         response = await client.post("/webhooks/zalo", content=body, headers=zalo_headers(body))
@@ -93,9 +97,27 @@ async def test_old_events_are_refused_when_an_age_limit_is_set(settings, fresh_r
     "data",
     [
         {"timestamp": "1", "event_name": 5},
-        {"timestamp": "1", "event_name": "user_send_text", "sender": {"id": "1"}, "message": {"msg_id": 3}},
-        {"timestamp": "1", "event_name": "user_send_text", "sender": "x", "message": {"msg_id": "3", "text": "a"}},
-        {"timestamp": "1", "event_name": "user_send_location", "sender": {"id": "1"}, "message": {"msg_id": "3", "attachments": [{"payload": {"coordinates": {"latitude": "abc", "longitude": 1}}}]}},
+        {
+            "timestamp": "1",
+            "event_name": "user_send_text",
+            "sender": {"id": "1"},
+            "message": {"msg_id": 3},
+        },
+        {
+            "timestamp": "1",
+            "event_name": "user_send_text",
+            "sender": "x",
+            "message": {"msg_id": "3", "text": "a"},
+        },
+        {
+            "timestamp": "1",
+            "event_name": "user_send_location",
+            "sender": {"id": "1"},
+            "message": {
+                "msg_id": "3",
+                "attachments": [{"payload": {"coordinates": {"latitude": "abc", "longitude": 1}}}],
+            },
+        },
         {"timestamp": "1", "event_name": "follow", "follower": {"id": "../../etc"}},
     ],
 )
@@ -110,10 +132,16 @@ async def test_wrong_types_get_400(webhook_settings, fresh_redis, rasa_client, d
 async def test_malformed_json_and_huge_bodies(webhook_settings, fresh_redis, rasa_client):
     async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
         headers = {"X-ZEvent-Signature": "mac=00"}
-        assert (await client.post("/webhooks/zalo", content=b"{oops", headers=headers)).status_code == 400
-        assert (await client.post("/webhooks/zalo", content=b'{"a": 1}', headers=headers)).status_code == 400
+        assert (
+            await client.post("/webhooks/zalo", content=b"{oops", headers=headers)
+        ).status_code == 400
+        assert (
+            await client.post("/webhooks/zalo", content=b'{"a": 1}', headers=headers)
+        ).status_code == 400
         big = b'{"timestamp": "1", "x": "' + b"a" * (5 * 1024 * 1024) + b'"}'
-        assert (await client.post("/webhooks/zalo", content=big, headers=headers)).status_code == 413
+        assert (
+            await client.post("/webhooks/zalo", content=big, headers=headers)
+        ).status_code == 413
         assert await _queued(app) == 0
 
 

@@ -67,10 +67,10 @@ def form_or_json(headers: dict[str, str], body: bytes, query: str = "") -> dict[
     elif "multipart/form-data" in content_type:
         boundary = content_type.split("boundary=")[1].encode()
         for part in body.split(b"--" + boundary):
-            if b"name=\"" not in part:
+            if b'name="' not in part:
                 continue
             head, _, value = part.partition(b"\r\n\r\n")
-            name = head.split(b"name=\"")[1].split(b"\"")[0].decode()
+            name = head.split(b'name="')[1].split(b'"')[0].decode()
             params[name] = value.rstrip(b"\r\n").decode()
     elif body:
         params.update({k: v[0] for k, v in parse_qs(body.decode()).items()})

@@ -39,7 +39,9 @@ class FakeTelegramAPI(FakeServer):
         with self.lock:
             return [c for c in self.calls if c.method == method]
 
-    def handle(self, method: str, url: Any, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+    def handle(
+        self, method: str, url: Any, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
         prefix = f"/bot{self.token}/"
         if not url.path.startswith(prefix):
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
@@ -49,16 +51,34 @@ class FakeTelegramAPI(FakeServer):
             if api_method == "sendMessage":
                 if self.failures:
                     status, extra = self.failures.pop(0)
-                    return status, {"ok": False, "error_code": status, "description": "fake failure", **extra}
+                    return status, {
+                        "ok": False,
+                        "error_code": status,
+                        "description": "fake failure",
+                        **extra,
+                    }
                 if self._rng.random() < self.random_failure_rate:
                     status = self._rng.choice([429, 500, 502])
                     extra = {"parameters": {"retry_after": 0}} if status == 429 else {}
-                    return status, {"ok": False, "error_code": status, "description": "random", **extra}
+                    return status, {
+                        "ok": False,
+                        "error_code": status,
+                        "description": "random",
+                        **extra,
+                    }
             self.calls.append(Call(api_method, params))
             self._message_id += 1
             message_id = self._message_id
         if api_method == "getMe":
-            return 200, {"ok": True, "result": {"id": 123456, "is_bot": True, "first_name": "Hotline", "username": "hotline_test_bot"}}
+            return 200, {
+                "ok": True,
+                "result": {
+                    "id": 123456,
+                    "is_bot": True,
+                    "first_name": "Hotline",
+                    "username": "hotline_test_bot",
+                },
+            }
         if api_method == "sendMessage":
             chat_id = int(params["chat_id"])
             return 200, {

@@ -36,7 +36,9 @@ class FakeZaloAPI(FakeServer):
         self._serial = 0
         self._refresh_lock = threading.Lock()
 
-    def handle(self, method: str, url: Any, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+    def handle(
+        self, method: str, url: Any, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
         params = form_or_json(headers, body, url.query)
         lower = {k.lower(): v for k, v in headers.items()}
         if url.path == "/v4/oa/access_token":
@@ -77,4 +79,8 @@ class FakeZaloAPI(FakeServer):
             user_id = params["recipient"]["user_id"]
             self.sent.append(Sent(user_id, params["message"]["text"]))
             self._serial += 1
-            return 200, {"error": 0, "message": "Success", "data": {"message_id": f"m{self._serial}", "user_id": user_id}}
+            return 200, {
+                "error": 0,
+                "message": "Success",
+                "data": {"message_id": f"m{self._serial}", "user_id": user_id},
+            }
