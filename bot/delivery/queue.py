@@ -105,9 +105,10 @@ class JobQueue:
         )
         return await self._decode(answer[1] if answer else [])
 
-    async def keep_alive(self, consumer: str, entry_id: str) -> None:
-        """Resets a job's idle time so no other worker takes it over while we retry."""
-        await self.redis.xclaim(self.stream, GROUP, consumer, 0, [entry_id], justid=True)
+    async def keep_alive(self, consumer: str, *entry_ids: str) -> None:
+        """Resets jobs' idle time so no other worker takes them over while we work on them."""
+        if entry_ids:
+            await self.redis.xclaim(self.stream, GROUP, consumer, 0, list(entry_ids), justid=True)
 
     async def ack(self, entry_id: str) -> None:
         await self.redis.xack(self.stream, GROUP, entry_id)

@@ -88,6 +88,8 @@ class DeliveryWorker:
         self.consumer = f"worker-{uuid.uuid4().hex[:8]}"
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._conversation_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._lock_users: defaultdict[str, int] = defaultdict(int)
+        self._in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
 
@@ -95,15 +97,21 @@ class DeliveryWorker:
         """Reads and processes jobs until stop() is called."""
         await self._queue.ensure_group()
         idle_ms = int(self._settings.worker_claim_idle_seconds * 1000)
-        loops = 0
+        loop = asyncio.get_running_loop()
+        next_claim = 0.0
         while not self._stopping.is_set():
             try:
-                if loops % 50 == 0:  # now and then, adopt jobs of a worker that died
+                if loop.time() >= next_claim:
+                    next_claim = loop.time() + self._settings.worker_claim_idle_seconds / 3
+                    # Ours still under way (waiting behind a resident's earlier messages, or
+                    # retrying) must not look abandoned to the other workers…
+                    await self._queue.keep_alive(self.consumer, *self._in_flight)
+                    # …and jobs of a worker that died are adopted.
                     for entry_id, job in await self._queue.take_over(
                         self.consumer, idle_ms=idle_ms, count=100
                     ):
-                        await self._start(entry_id, job)
-                loops += 1
+                        if entry_id not in self._in_flight:
+                            await self._start(entry_id, job)
                 await self._slots.acquire()
                 self._slots.release()
                 for entry_id, job in await self._queue.read(
@@ -126,14 +134,17 @@ class DeliveryWorker:
 
     async def _start(self, entry_id: str, job: Job) -> None:
         await self._slots.acquire()
+        self._in_flight.add(entry_id)
         task = asyncio.create_task(self._process(entry_id, job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _process(self, entry_id: str, job: Job) -> None:
+        key = job.conversation_id
+        self._lock_users[key] += 1
         try:
             # One job at a time per conversation keeps a resident's replies in order.
-            async with self._conversation_locks[job.conversation_id]:
+            async with self._conversation_locks[key]:
                 await self.process(entry_id, job)
             await self._queue.ack(entry_id)
         except asyncio.CancelledError:
@@ -142,10 +153,12 @@ class DeliveryWorker:
             # Left pending: another worker (or this one, later) takes it over.
             logger.exception("job %s failed on %s", entry_id, job.channel)
         finally:
+            self._in_flight.discard(entry_id)
             self._slots.release()
-            lock = self._conversation_locks.get(job.conversation_id)
-            if lock is not None and not lock.locked():
-                self._conversation_locks.pop(job.conversation_id, None)
+            self._lock_users[key] -= 1
+            if self._lock_users[key] == 0:  # nobody holds or waits for it
+                del self._lock_users[key]
+                self._conversation_locks.pop(key, None)
 
     async def process(self, entry_id: str, job: Job) -> None:
         """Runs one job to its end: every reply delivered, or recorded as not deliverable."""

@@ -253,3 +253,17 @@ async def test_no_reply_lost_when_30_percent_of_sends_fail(
             texts = [t for c, t in delivered if c == str(5000 + chat)]
             assert texts == [f"Đã nhận: tin {t} của {chat}" for t in range(per_chat)]
         assert await app.state.queue.pending_count() == 0
+
+
+async def test_a_dead_workers_job_is_taken_over(settings, fresh_redis, rasa_client, telegram_fake):
+    quick = settings.model_copy(update={"worker_claim_idle_seconds": 0.3})
+    queue = JobQueue(fresh_redis)
+    await queue.ensure_group()
+    job = Job("turn", "telegram", "telegram:44", InboundMessage("telegram:44", "xin chào", "902"))
+    await queue.put(job)
+    assert len(await queue.read("worker-that-dies", count=1, block_ms=10)) == 1  # never acked
+    async with running_app(quick, fresh_redis, rasa_client) as (app, _):
+        await wait_for(lambda: len(telegram_fake.sent()) == 1)
+        await asyncio.sleep(0.5)
+        assert await app.state.queue.pending_count() == 0
+    assert len(telegram_fake.sent()) == 1

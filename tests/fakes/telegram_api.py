@@ -96,6 +96,8 @@ class FakeTelegramAPI(FakeServer):
             offset = int(params.get("offset") or 0)
             with self.lock:
                 pending = [u for u in self.updates if u["update_id"] >= offset]
+            if not pending:
+                time.sleep(0.05)  # a long poll that ends early
             return 200, {"ok": True, "result": pending}
         return 400, {"ok": False, "error_code": 400, "description": f"unknown method {api_method}"}
 
