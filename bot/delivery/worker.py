@@ -61,9 +61,9 @@ def _record(
             set_reachable(session=session, conversation_id=conversation_id, reachable=False)
 
 
-def _mark_unreachable(conversation_id: str) -> None:
+def _set_reachable(conversation_id: str, reachable: bool) -> None:
     with session_scope() as session:
-        set_reachable(session=session, conversation_id=conversation_id, reachable=False)
+        set_reachable(session=session, conversation_id=conversation_id, reachable=reachable)
 
 
 class DeliveryWorker:
@@ -164,8 +164,10 @@ class DeliveryWorker:
         """Runs one job to its end: every reply delivered, or recorded as not deliverable."""
         channel = self._channels.get(job.channel)
         if job.kind == "unreachable":
-            await asyncio.to_thread(_mark_unreachable, job.conversation_id)
+            await asyncio.to_thread(_set_reachable, job.conversation_id, False)
             return
+        if job.context.get("follow"):  # followed (again): the OA may message them
+            await asyncio.to_thread(_set_reachable, job.conversation_id, True)
         if channel is None:
             logger.error("no connector for channel %s; job dropped", job.channel)
             return
@@ -205,7 +207,9 @@ class DeliveryWorker:
                 await limiter.acquire(job.conversation_id)
             try:
                 await channel.send(
-                    conversation_id=job.conversation_id, reply=reply, context=job.context
+                    conversation_id=job.conversation_id,
+                    reply=reply,
+                    context={**job.context, "job_id": entry_id},
                 )
                 return "sent"
             except RetryLater as exc:

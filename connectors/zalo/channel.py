@@ -59,9 +59,12 @@ class ZaloChannel:
     ) -> None:
         user_id = conversation_id.split(":", 1)[1]
         text = with_choices(reply)
+        # Stored before sending: the resident may answer "1" as soon as the message arrives.
+        await remember_choices(
+            self._redis, conversation_id, reply, turn=str(context.get("job_id", ""))
+        )
         for part in split_text(text, MAX_TEXT):
             await self._send_part(user_id, part)
-        await remember_choices(self._redis, conversation_id, reply)
 
     async def _send_part(self, user_id: str, text: str) -> None:
         try:

@@ -29,13 +29,19 @@ def with_choices(reply: OutboundReply) -> str:
 
 
 async def remember_choices(
-    redis: aioredis.Redis, conversation_id: str, reply: OutboundReply
+    redis: aioredis.Redis, conversation_id: str, reply: OutboundReply, *, turn: str = ""
 ) -> None:
+    """Keeps a reply's button payloads; a later reply of another turn without buttons drops
+    them, so a "2" typed to a question (how many people?) is not read as an old choice."""
+    key = f"zalo:choices:{conversation_id}"
     if reply.buttons:
         payloads = [b.payload for b in reply.buttons[:9]]
-        await redis.set(
-            f"zalo:choices:{conversation_id}", json.dumps(payloads), ex=CHOICES_TTL_SECONDS
-        )
+        value = json.dumps({"turn": turn, "payloads": payloads})
+        await redis.set(key, value, ex=CHOICES_TTL_SECONDS)
+        return
+    raw = await redis.get(key)
+    if raw and json.loads(raw).get("turn") != turn:
+        await redis.delete(key)
 
 
 async def resolve_choice(redis: aioredis.Redis, conversation_id: str, text: str) -> str | None:
@@ -46,6 +52,6 @@ async def resolve_choice(redis: aioredis.Redis, conversation_id: str, text: str)
     raw = await redis.get(f"zalo:choices:{conversation_id}")
     if not raw:
         return None
-    payloads = json.loads(raw)
+    payloads = json.loads(raw)["payloads"]
     index = int(match.group(1)) - 1
     return str(payloads[index]) if index < len(payloads) else None

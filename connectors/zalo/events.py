@@ -79,7 +79,8 @@ def parse_event(data: Any) -> ParsedEvent:
         if name == "unfollow":
             return ParsedEvent(event_id, Job("unreachable", CHANNEL, conversation_id))
         return ParsedEvent(
-            event_id, Job("replies", CHANNEL, conversation_id, None, [welcome_reply()])
+            event_id,
+            Job("replies", CHANNEL, conversation_id, None, [welcome_reply()], {"follow": True}),
         )
 
     if name == "user_submit_info":

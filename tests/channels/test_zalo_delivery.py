@@ -90,6 +90,8 @@ async def test_unfollow_marks_the_resident_not_reachable(
                 return resident is not None and resident.reachable is False
 
         await wait_for(unreachable)
+        await _post(client, _event("follow", timestamp="1764150099000"))  # back again
+        await wait_for(lambda: not unreachable())
 
 
 def _fresh_pair(access: str = "access-0", refresh: str = "refresh-0", hours: int = 20) -> TokenPair:
@@ -243,3 +245,25 @@ async def test_buttons_become_numbered_choices(settings, fresh_redis, zalo_fake)
     await channel.send(conversation_id=f"zalo:{USER}", reply=reply, context={})
     await channel.aclose()
     assert zalo_fake.sent[0].text == "Chọn:\n\n1. Có\n2. Không\n(Bạn trả lời bằng số, ví dụ: 1)"
+
+
+async def test_a_number_answers_the_last_choices_only(settings, fresh_redis, zalo_fake):
+    from connectors.zalo.choices import resolve_choice
+
+    save_pair(_fresh_pair())
+    channel = ZaloChannel(settings=settings, redis=fresh_redis)
+    conversation = f"zalo:{USER}"
+    choices = OutboundReply("Chọn:", [ReplyButton("Có", "/affirm"), ReplyButton("Không", "/deny")])
+    await channel.send(conversation_id=conversation, reply=choices, context={"job_id": "1-0"})
+    assert await resolve_choice(fresh_redis, conversation, "2") == "/deny"
+    assert await resolve_choice(fresh_redis, conversation, "3") is None
+    assert await resolve_choice(fresh_redis, conversation, "22") is None
+    # a later reply in the same turn keeps them; a question in the next turn drops them
+    await channel.send(
+        conversation_id=conversation, reply=OutboundReply("Thêm"), context={"job_id": "1-0"}
+    )
+    assert await resolve_choice(fresh_redis, conversation, "1") == "/affirm"
+    question = OutboundReply("Nhà bạn có mấy người?")
+    await channel.send(conversation_id=conversation, reply=question, context={"job_id": "2-0"})
+    assert await resolve_choice(fresh_redis, conversation, "2") is None
+    await channel.aclose()
