@@ -128,8 +128,10 @@ def live_stack(
     schema = None
     if POSTGRES_URL:
         schema = f"e2e_{uuid.uuid4().hex[:10]}"
-        with create_engine(POSTGRES_URL).begin() as conn:
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.dispose()  # an engine left to the garbage collector warns of open connections
         database_url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     else:
         database_url = f"sqlite:///{workdir / 'hotline.db'}"
@@ -173,5 +175,7 @@ def live_stack(
     finally:
         supervisor.stop()
         if schema:
-            with create_engine(POSTGRES_URL or "").begin() as conn:
+            admin = create_engine(POSTGRES_URL or "")
+            with admin.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
