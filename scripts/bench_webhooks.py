@@ -116,6 +116,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--failure-rate", type=float, default=0.3)
     parser.add_argument("--redis-url", default=os.environ.get("HOTLINE_BENCH_REDIS_URL", ""))
+    parser.add_argument(
+        "--no-worker", action="store_true", help="acknowledgement only: no worker in the app"
+    )
     args = parser.parse_args()
 
     telegram = FakeTelegramAPI().start()
@@ -144,6 +147,7 @@ def main() -> int:
         "DELIVERY_BACKOFF_BASE_SECONDS": "0.05",
         "DELIVERY_BACKOFF_MAX_SECONDS": "1",
         "REDIS_URL": args.redis_url,
+        "WORKER_IN_PROCESS": "false" if args.no_worker else "true",
     }
     if not args.redis_url:
         env.pop("REDIS_URL")
