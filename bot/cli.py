@@ -94,7 +94,7 @@ def handoffs_list(as_json: bool = typer.Option(False, "--json", help="JSON outpu
     from bot.handoff.service import open_handoffs
 
     with session_scope() as session:
-        rows: list[dict[str, Any]] = [
+        rows: list[dict[str, str | int]] = [
             {
                 "id": h.id,
                 "conversation_id": h.resident.conversation_id,
@@ -108,7 +108,7 @@ def handoffs_list(as_json: bool = typer.Option(False, "--json", help="JSON outpu
         return
     for row in rows:
         typer.echo(
-            f"{row['id']:>5}  {row['reason']:<13} {row['created_at'][:19]}  "
+            f"{row['id']:>5}  {row['reason']:<13} {str(row['created_at'])[:19]}  "
             f"{row['conversation_id']}"
         )
     if not rows:

@@ -40,6 +40,7 @@ def stages(pytest_args: list[str]) -> dict[str, tuple[list[str], dict[str, str] 
             ],
             None,
         ),
+        "mypy": ([str(APP_BIN / "mypy")], None),
         "content": ([str(APP_BIN / "hotline"), "content", "check"], None),
         "rasa-validate": (
             [str(RASA_BIN), "data", "validate", "--domain", "domain", "--fail-on-warnings"],

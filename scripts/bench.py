@@ -1,0 +1,309 @@
+"""Benchmark of a conversation turn: our stack against a bare Rasa, in the same run.
+
+    ./dev bench [--turns 150] [--levels 1 10 50] [--redis-url redis://127.0.0.1:6379/11]
+
+Rows (each at 1, 10 and 50 concurrent conversations):
+  ours/web      web chat API → web app → our Rasa → action server (what a resident gets)
+  ours/rasa     our Rasa's REST channel directly (same actions)
+  bare/rasa     Rasa trained on the same domain and data with `rasa init`'s default config
+  ours/rasa×2   (with --redis-url) two Sanic workers sharing Redis tracker and lock stores
+
+Prints turns/s, p50/p95 latency, start-up time to ready and resident memory of the Rasa
+process. Figures only: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.db.migrate import upgrade  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.supervisor import ProcessSpec, Supervisor, process_specs  # noqa: E402
+from bot.training import MODEL_PATH, RASA_BIN, rasa_env, training_fingerprint  # noqa: E402
+
+# One conversation: what residents commonly do (greeting, questions, thanks); no emergencies,
+# so the database is not written on every turn.
+SCRIPT = [
+    "chào bạn",
+    "xet nghiem covid o dau vay",
+    "cho xin sdt duong day nong",
+    "con e 5 tuổi tiêm vx dc ko",
+    "cảm ơn nhé",
+]
+BASELINE_CONFIG = """# rasa init's config: pipeline and policies left to Rasa's defaults.
+recipe: default.v1
+language: vi
+assistant_id: bench-baseline
+pipeline:
+policies:
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    total = 0
+    pids = [pid]
+    try:
+        children = subprocess.run(
+            ["pgrep", "-P", str(pid)], capture_output=True, text=True
+        ).stdout.split()
+        pids += [int(c) for c in children]
+    except FileNotFoundError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return total / 1024
+
+
+@dataclass
+class Result:
+    name: str
+    level: int
+    turns: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    def row(self) -> str:
+        lat = sorted(self.latencies)
+        p50 = statistics.median(lat) * 1000 if lat else float("nan")
+        p95 = lat[max(0, int(len(lat) * 0.95) - 1)] * 1000 if lat else float("nan")
+        return (
+            f"{self.name:<12} {self.level:>5} {self.turns:>6} {self.turns / self.seconds:>9.1f}"
+            f" {p50:>9.0f} {p95:>9.0f} {self.errors:>6}"
+        )
+
+
+async def load(name: str, url: str, *, web: bool, level: int, turns: int) -> Result:
+    """Runs `turns` turns spread over `level` concurrent conversations."""
+    latencies: list[float] = []
+    errors = 0
+    per_conversation = max(1, turns // level)
+
+    async def conversation(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        sender = f"web:bench{uuid.uuid4().hex}"
+        if web:
+            await client.get("/")
+        for i in range(per_conversation):
+            text = SCRIPT[i % len(SCRIPT)]
+            started = time.perf_counter()
+            try:
+                if web:
+                    response = await client.post("/api/chat/messages", json={"text": text})
+                else:
+                    response = await client.post(
+                        "/webhooks/rest/webhook", json={"sender": sender, "message": text}
+                    )
+                ok = response.status_code == 200 and bool(response.json())
+            except httpx.HTTPError:
+                ok = False
+            latencies.append(time.perf_counter() - started)
+            errors += not ok
+
+    started = time.perf_counter()
+    clients = [httpx.AsyncClient(base_url=url, timeout=120) for _ in range(level)]
+    try:
+        await asyncio.gather(*(conversation(c) for c in clients))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    return Result(name, level, len(latencies), time.perf_counter() - started, latencies, errors)
+
+
+def baseline_model(workdir: Path) -> Path:
+    """Trains (once per training-data fingerprint) the bare Rasa model with default config."""
+    cache = ROOT / "var" / "bench" / f"baseline-{training_fingerprint()[:12]}.tar.gz"
+    if cache.exists():
+        return cache
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    config = workdir / "baseline-config.yml"
+    config.write_text(BASELINE_CONFIG)
+    # The default pipeline cannot load our tokenizer, so train on copies of the data only.
+    print("training the baseline model (rasa init's default config; several minutes)…", flush=True)
+    started = time.monotonic()
+    subprocess.run(
+        [
+            str(RASA_BIN),
+            "train",
+            "--config",
+            str(config),
+            "--domain",
+            "domain",
+            "--data",
+            "data",
+            "--out",
+            str(workdir),
+            "--fixed-model-name",
+            "baseline",
+        ],
+        cwd=ROOT,
+        env=rasa_env(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(f"baseline trained in {time.monotonic() - started:.0f} s", flush=True)
+    shutil.move(workdir / "baseline.tar.gz", cache)
+    return cache
+
+
+def stack_env(workdir: Path, redis_url: str | None) -> tuple[dict[str, str], Settings]:
+    database_url = f"sqlite:///{workdir / 'bench.db'}"
+    upgrade(database_url)
+    env = {
+        "ENV": "test",
+        "DATABASE_URL": database_url,
+        "RASA_URL": f"http://127.0.0.1:{free_port()}",
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
+        "WEB_PORT": str(free_port()),
+        "RASA_TOKEN": uuid.uuid4().hex,
+        "LOG_LEVEL": "WARNING",
+    }
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    else:
+        os.environ.pop("REDIS_URL", None)
+    os.environ.update(env)
+    return env, Settings()
+
+
+def start(specs: list[ProcessSpec], log_dir: Path) -> tuple[Supervisor, float]:
+    supervisor = Supervisor(specs, echo=False, log_dir=log_dir)
+    started = time.monotonic()
+    supervisor.start()
+    failed = supervisor.wait_ready(timeout=300)
+    if failed is not None:
+        supervisor.stop()
+        raise SystemExit(f"{failed.name} did not start:\n" + "\n".join(failed.tail))
+    return supervisor, time.monotonic() - started
+
+
+async def measure(name: str, url: str, web: bool, levels: list[int], turns: int) -> list[Result]:
+    await load(name, url, web=web, level=2, turns=10)  # warm-up: first calls load graphs
+    return [await load(name, url, web=web, level=lv, turns=turns) for lv in levels]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--turns", type=int, default=150, help="turns per concurrency level")
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--redis-url", help="also run two Sanic workers on this Redis")
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+    if not MODEL_PATH.exists():
+        raise SystemExit("no trained model: run ./dev train first")
+
+    results: list[Result] = []
+    startup: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        base_model = None if args.skip_baseline else baseline_model(workdir)
+
+        _, settings = stack_env(workdir, None)
+        supervisor, took = start(process_specs(settings), workdir / "log-ours")
+        try:
+            rasa = supervisor.specs[0]
+            startup["ours"] = (took, rss_mb(rasa.process.pid) if rasa.process else 0)
+            web_url = f"http://127.0.0.1:{settings.web_port}"
+            results += asyncio.run(measure("ours/web", web_url, True, args.levels, args.turns))
+            results += asyncio.run(
+                measure("ours/rasa", settings.rasa_url, False, args.levels, args.turns)
+            )
+            if base_model is not None:
+                bare_port = free_port()
+                bare = ProcessSpec(
+                    name="bare-rasa",
+                    argv=[
+                        str(RASA_BIN),
+                        "run",
+                        "--model",
+                        str(base_model),
+                        "--endpoints",
+                        str(
+                            ROOT
+                            / "var"
+                            / "run"
+                            / f"endpoints-{settings.rasa_url.rsplit(':', 1)[1]}.yml"
+                        ),
+                        "-i",
+                        "127.0.0.1",
+                        "-p",
+                        str(bare_port),
+                    ],
+                    env=rasa_env(),
+                    ready_url=f"http://127.0.0.1:{bare_port}/",
+                )
+                bare_sup, bare_took = start([bare], workdir / "log-bare")
+                try:
+                    # "/" answers before the model is loaded: wait for a real reply.
+                    asyncio.run(
+                        load("warm", f"http://127.0.0.1:{bare_port}", web=False, level=1, turns=1)
+                    )
+                    startup["bare"] = (bare_took, rss_mb(bare.process.pid) if bare.process else 0)
+                    results += asyncio.run(
+                        measure(
+                            "bare/rasa",
+                            f"http://127.0.0.1:{bare_port}",
+                            False,
+                            args.levels,
+                            args.turns,
+                        )
+                    )
+                finally:
+                    bare_sup.stop()
+        finally:
+            supervisor.stop()
+
+        if args.redis_url:
+            _, settings = stack_env(workdir, args.redis_url)
+            supervisor, took = start(process_specs(settings, rasa_workers=2), workdir / "log-2w")
+            try:
+                rasa = supervisor.specs[0]
+                startup["ours×2"] = (took, rss_mb(rasa.process.pid) if rasa.process else 0)
+                results += asyncio.run(
+                    measure("ours/rasa×2", settings.rasa_url, False, args.levels, args.turns)
+                )
+            finally:
+                supervisor.stop()
+
+    print("\nconversation turn benchmark (2 cores; latency in ms)")
+    print(
+        f"{'stack':<12} {'conc':>5} {'turns':>6} {'turns/s':>9} {'p50':>9} {'p95':>9} {'errors':>6}"
+    )
+    for result in results:
+        print(result.row())
+    print("\nstart-up to ready and memory of the Rasa process")
+    for name, (seconds, mb) in startup.items():
+        print(f"{name:<12} ready in {seconds:5.1f} s   rasa RSS {mb:7.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
