@@ -64,6 +64,7 @@ class Settings(BaseSettings):
 
     # The delivery worker: in the web app's process by default, or `hotline worker`.
     worker_in_process: bool = True
+    jobs_stream: str = "hotline:jobs"  # the Redis stream of queued jobs
     worker_concurrency: int = 50
     delivery_max_attempts: int = 12
     delivery_backoff_base_seconds: float = 0.5

@@ -65,7 +65,7 @@ async def delivery(
     channels: dict[str, Channel] | None = None,
 ) -> AsyncIterator[Delivery]:
     """The queue, the connectors and (when asked) a running worker, closed on exit."""
-    queue = JobQueue(redis)
+    queue = JobQueue(redis, stream=settings.jobs_stream)
     await queue.ensure_group()
     result = Delivery(queue=queue)
     result.channels = channels if channels is not None else await build_channels(settings, redis)

@@ -149,6 +149,8 @@ def live_stack(
         "CONTENT_DIR": str(content_dir),
         "LOG_LEVEL": "INFO",
         **channel_fakes.env,
+        # Redis db 12 may be shared with other runs: a queue of this run's own.
+        "JOBS_STREAM": f"hotline:jobs:{uuid.uuid4().hex[:10]}",
     }
     if STACK_REDIS_URL:
         overrides["REDIS_URL"] = STACK_REDIS_URL
