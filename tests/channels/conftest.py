@@ -198,3 +198,16 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+async def drained(queue: Any, timeout: float = 15.0) -> None:
+    """Waits until the worker has acknowledged every job (a send is recorded by the fake
+    before the worker hears back and acknowledges)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while await queue.pending_count() or await queue.redis.xlen(queue.stream):
+        if loop.time() > deadline:
+            raise AssertionError("jobs still pending")
+        await asyncio.sleep(0.02)
