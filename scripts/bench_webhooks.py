@@ -188,6 +188,7 @@ def main() -> int:
             except httpx.HTTPError:
                 time.sleep(0.1)
         n, c = args.deliveries, args.concurrency
+        print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
         print(
             f"{n} deliveries per channel, {c} at a time, {args.failure_rate:.0%} of sends failing"
             f" ({'Redis ' + args.redis_url if args.redis_url else 'in-process Redis stand-in'})"
