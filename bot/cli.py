@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
@@ -18,12 +19,18 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Citizen help hotline operations.", no_args_is_help=True)
 handoffs_app = typer.Typer(help="Conversations waiting for a person.", no_args_is_help=True)
 content_app = typer.Typer(help="The editable content files.", no_args_is_help=True)
+telegram_app = typer.Typer(help="The Telegram bot.", no_args_is_help=True)
+zalo_app = typer.Typer(help="The Zalo Official Account.", no_args_is_help=True)
+channels_app = typer.Typer(help="Channel problems admins should see.", no_args_is_help=True)
 app.add_typer(handoffs_app, name="handoffs")
 app.add_typer(content_app, name="content")
 teams_app = typer.Typer(help="Support teams and the wards they cover.", no_args_is_help=True)
 requests_app = typer.Typer(help="Hardship (aid) requests.", no_args_is_help=True)
 app.add_typer(teams_app, name="teams")
 app.add_typer(requests_app, name="requests")
+app.add_typer(telegram_app, name="telegram")
+app.add_typer(zalo_app, name="zalo")
+app.add_typer(channels_app, name="channels")
 
 
 @app.command()
@@ -283,31 +290,6 @@ def requests_set_status(
         raise typer.Exit(1) from None
 
 
-@app.command()
-def worker() -> None:
-    """Delivers queued team notifications (when the web app does not: OUTBOX_WORKER_IN_WEB=0)."""
-    import asyncio
-    import signal
-
-    from bot.logging import configure_logging
-    from bot.outbox.worker import make_sender, run_worker
-
-    settings = get_settings()
-    configure_logging(settings.log_level)
-    if make_sender(settings) is None:
-        typer.echo("TELEGRAM_BOT_TOKEN is not set: nothing to deliver to.", err=True)
-        raise typer.Exit(2)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings=settings, stop=stop)
-
-    asyncio.run(main())
-
-
 @content_app.command("check")
 def content_check() -> None:
     """Checks that the content files parse and every {fact} they use exists."""
@@ -319,6 +301,97 @@ def content_check() -> None:
     if problems:
         raise typer.Exit(1)
     typer.echo("Content files are usable.")
+
+
+@app.command()
+def worker() -> None:
+    """Runs the workers alone: residents' replies and team notifications.
+
+    Use it when the web app does not run them (WORKER_IN_PROCESS=false, OUTBOX_WORKER_IN_WEB=false).
+    """
+    from bot.delivery.commands import run_worker
+
+    asyncio.run(run_worker())
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook(
+    url: str = typer.Option(
+        "", help="Public HTTPS URL; default PUBLIC_BASE_URL/webhooks/telegram."
+    ),
+) -> None:
+    """Registers the webhook (with the secret token) with Telegram."""
+    from bot.delivery.commands import set_telegram_webhook
+
+    target = asyncio.run(set_telegram_webhook(url or None))
+    typer.echo(f"Telegram will deliver updates to {target}")
+
+
+@telegram_app.command("poll")
+def telegram_poll() -> None:
+    """Long polling for a local run without a public URL (removes the webhook); Ctrl-C stops."""
+    from bot.delivery.commands import poll_telegram
+
+    asyncio.run(poll_telegram())  # stops on SIGINT/SIGTERM itself
+
+
+@zalo_app.command("set-tokens")
+def zalo_set_tokens(
+    expires_in: int = typer.Option(90000, help="Seconds the access token is valid."),
+) -> None:
+    """Stores an OAuth v4 pair (from the Zalo developer console), asked without echo."""
+    from datetime import timedelta
+
+    from bot.db.base import utcnow
+    from connectors.zalo.tokens import TokenPair, save_pair
+
+    access = typer.prompt("Access token", hide_input=True)
+    refresh = typer.prompt("Refresh token", hide_input=True)
+    save_pair(TokenPair(access, refresh, utcnow() + timedelta(seconds=expires_in)))
+    typer.echo("Zalo tokens stored; the hotline refreshes them from now on.")
+
+
+@zalo_app.command("refresh-token")
+def zalo_refresh_token() -> None:
+    """Refreshes the Zalo access token now (it is also refreshed ahead of expiry on use)."""
+    from bot.delivery.commands import refresh_zalo_token
+
+    expires_at = asyncio.run(refresh_zalo_token())
+    typer.echo(f"Zalo access token valid until {expires_at}")
+
+
+@channels_app.command("incidents")
+def channels_incidents(
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    limit: int = typer.Option(50, help="How many, newest first."),
+) -> None:
+    """Lists undeliverable replies, residents outside the reply window, token failures."""
+    from bot.db.session import session_scope
+    from bot.delivery.service import recent_incidents
+
+    with session_scope() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": i.id,
+                "channel": i.channel,
+                "kind": i.kind,
+                "conversation_id": i.conversation_id,
+                "code": i.code,
+                "detail": i.detail,
+                "created_at": i.created_at.isoformat(),
+            }
+            for i in recent_incidents(session=session, limit=limit)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['id']:>5}  {row['created_at'][:19]}  {row['channel']:<8} {row['kind']:<20} "
+            f"{row['code'] or '':<6} {row['conversation_id'] or ''}"
+        )
+    if not rows:
+        typer.echo("No channel incidents.")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "change-me", "dev-rasa-token", "dev-secret-key"}
+_CHANNEL_SECRETS = (
+    "telegram_bot_token",
+    "telegram_webhook_secret",
+    "zalo_app_secret",
+    "zalo_oa_secret_key",
+)
 
 
 class Settings(BaseSettings):
@@ -34,14 +40,41 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = SecretStr("dev-secret-key")
 
-    # Team notifications (outbox). Without a token they wait in the outbox, seen in the console.
-    telegram_bot_token: SecretStr | None = None
-    telegram_api_base_url: str = "https://api.telegram.org"
+    # Team notifications (outbox) go through the Telegram bot configured below; without a
+    # token they wait in the outbox, seen in the console.
     outbox_worker_in_web: bool = True  # else run `hotline worker` as its own process
     outbox_poll_seconds: float = 2.0
 
     content_dir: Path = PROJECT_ROOT / "data" / "content"
     max_message_chars: int = 2000
+
+    # Channels. A channel whose credentials are unset is off (its webhook answers 404).
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_bot_username: str = ""  # for the "message me privately" link in groups
+    telegram_messages_per_second: int = 30  # Bot API: about 30 messages per second overall
+    telegram_chat_interval_seconds: float = 1.0  # and about one per second in a chat
+
+    zalo_app_id: str = ""
+    zalo_app_secret: SecretStr | None = None  # for OAuth (token refresh)
+    zalo_oa_secret_key: SecretStr | None = None  # for the webhook signature
+    zalo_access_token: SecretStr | None = None  # first pair only; later pairs live in the database
+    zalo_refresh_token: SecretStr | None = None
+    zalo_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
+    zalo_webhook_max_age_seconds: int = 24 * 3600  # 0: accept any timestamp (recorded samples)
+    zalo_token_refresh_margin_seconds: int = 3600  # refresh this long before expiry
+    zalo_messages_per_second: int = 20
+
+    # The delivery worker: in the web app's process by default, or `hotline worker`.
+    worker_in_process: bool = True
+    jobs_stream: str = "hotline:jobs"  # the Redis stream of queued jobs
+    worker_concurrency: int = 50
+    delivery_max_attempts: int = 12
+    delivery_backoff_base_seconds: float = 0.5
+    delivery_backoff_max_seconds: float = 60.0
+    worker_claim_idle_seconds: float = 120.0  # a job unacknowledged this long is taken over
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
@@ -49,7 +82,29 @@ class Settings(BaseSettings):
             for name in ("rasa_token", "secret_key"):
                 if getattr(self, name).get_secret_value() in PLACEHOLDER_SECRETS:
                     raise ValueError(f"{name.upper()} must be set to a real secret in production")
+            for name in _CHANNEL_SECRETS:
+                value = getattr(self, name)
+                if value is not None and value.get_secret_value() in PLACEHOLDER_SECRETS:
+                    raise ValueError(f"{name.upper()} must be a real secret in production")
+        # Without the secret the resident webhook stays off (team notifications and long polling
+        # still work), which in production is a forgotten setting rather than a choice.
+        if (
+            self.env == "production"
+            and self.telegram_bot_token is not None
+            and not self.telegram_webhook_secret
+        ):
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_BOT_TOKEN")
+        if self.zalo_app_id and not self.zalo_oa_secret_key:
+            raise ValueError("ZALO_OA_SECRET_KEY is required with ZALO_APP_ID")
         return self
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return bool(self.zalo_app_id)
 
     @property
     def is_sqlite(self) -> bool:

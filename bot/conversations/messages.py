@@ -22,10 +22,39 @@ class InboundMessage:
     attachments: list[str] = field(default_factory=list)  # attachment kinds: image, sticker…
     location: Location | None = None
     contact_phone: str | None = None
+    # Passed to Rasa as message metadata (e.g. the ward suggested from a shared location).
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def channel(self) -> str:
         return self.conversation_id.split(":", 1)[0]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form, for the delivery queue."""
+        return {
+            "conversation_id": self.conversation_id,
+            "text": self.text,
+            "platform_message_id": self.platform_message_id,
+            "attachments": list(self.attachments),
+            "location": (
+                [self.location.latitude, self.location.longitude] if self.location else None
+            ),
+            "contact_phone": self.contact_phone,
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
+        location = data.get("location")
+        return cls(
+            conversation_id=data["conversation_id"],
+            text=data.get("text") or "",
+            platform_message_id=data.get("platform_message_id"),
+            attachments=list(data.get("attachments") or []),
+            location=Location(float(location[0]), float(location[1])) if location else None,
+            contact_phone=data.get("contact_phone"),
+            metadata=dict(data.get("metadata") or {}),
+        )
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,17 @@ import re
 import redis.asyncio as aioredis
 
 from bot.content.service import ContentError, fact
-from bot.conversations.messages import InboundMessage, OutboundReply
+from bot.conversations.messages import InboundMessage, Location, OutboundReply, ReplyButton
 from bot.conversations.rasa_client import RasaClient, RasaUnavailable
+from bot.places.nearest import nearest_ward
 from bot.residents.service import check_conversation_id
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 DEDUPE_TTL_SECONDS = 24 * 3600
+# Button payload of "that is not my ward" after a shared location; answered here, not by Rasa.
+LOCATION_WRONG_PAYLOAD = "/location_wrong"
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -57,6 +60,35 @@ def unavailable_reply() -> OutboundReply:
     )
 
 
+def location_replies(location: Location) -> list[OutboundReply]:
+    """Suggests the ward nearest to a shared location and asks the resident to confirm it.
+
+    Confirming sends "Tôi ở <ward>, <province>" as an ordinary message, so the NLU and the
+    forms read the ward from text the same way as when the resident types it.
+    """
+    suggestion = nearest_ward(latitude=location.latitude, longitude=location.longitude)
+    if suggestion is None:
+        return [
+            OutboundReply(
+                "Tôi chưa xác định được phường/xã từ vị trí này. "
+                "Bạn vui lòng gõ tên phường/xã và tỉnh/thành nơi bạn ở nhé."
+            )
+        ]
+    return [
+        OutboundReply(
+            f"Vị trí bạn gửi gần {suggestion.label}. Bạn đang ở đây phải không?",
+            buttons=[
+                ReplyButton("Đúng", f"Tôi ở {suggestion.label}"),
+                ReplyButton("Không phải", LOCATION_WRONG_PAYLOAD),
+            ],
+        )
+    ]
+
+
+def location_wrong_reply() -> OutboundReply:
+    return OutboundReply("Bạn vui lòng gõ tên phường/xã và tỉnh/thành nơi bạn ở nhé.")
+
+
 class ConversationPipeline:
     """Turns one inbound message into the bot's replies; safe to call twice for one message."""
 
@@ -91,9 +123,13 @@ class ConversationPipeline:
     async def _replies(self, message: InboundMessage) -> list[OutboundReply]:
         text = _CONTROL_CHARS.sub("", message.contact_phone or message.text or "").strip()
         if not text and message.location is not None:
-            text = f"{message.location.latitude},{message.location.longitude}"
+            return location_replies(message.location)
+        if text == LOCATION_WRONG_PAYLOAD:
+            return [location_wrong_reply()]
         if not text:
             return [text_only_reply() if message.attachments else empty_message_reply()]
         if len(text) > self._settings.max_message_chars:
             return [too_long_reply(self._settings.max_message_chars)]
-        return await self._rasa.send(conversation_id=message.conversation_id, text=text)
+        return await self._rasa.send(
+            conversation_id=message.conversation_id, text=text, metadata=message.metadata
+        )

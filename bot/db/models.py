@@ -3,6 +3,7 @@
 from bot.audit.models import AuditEvent
 from bot.consents.models import Consent
 from bot.db.base import Base
+from bot.delivery.models import ChannelIncident, ChannelToken
 from bot.handoff.models import HandoffRequest
 from bot.outbox.models import OutboxMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
@@ -13,6 +14,8 @@ __all__ = [
     "AidRequest",
     "AuditEvent",
     "Base",
+    "ChannelIncident",
+    "ChannelToken",
     "Consent",
     "HandoffRequest",
     "HealthDeclaration",

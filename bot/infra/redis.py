@@ -8,13 +8,30 @@ import redis.asyncio as aioredis
 
 from bot.settings import get_settings
 
+# redis-py's default async pool refuses the 101st concurrent command (MaxConnectionsError);
+# webhooks under load plus the delivery worker pass that, so commands wait for a connection
+# instead (a blocking pool), up to POOL_TIMEOUT_SECONDS.
+MAX_CONNECTIONS = 200
+POOL_TIMEOUT_SECONDS = 20
+
 
 @lru_cache
 def get_redis() -> aioredis.Redis:
     """Returns this process's Redis client; the stand-in is shared only inside the process."""
     url = get_settings().redis_url
     if url:
-        return aioredis.Redis.from_url(url, decode_responses=True)
+        pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=POOL_TIMEOUT_SECONDS,
+            decode_responses=True,
+        )
+        return aioredis.Redis(connection_pool=pool)
     import fakeredis  # only needed without a real Redis
 
-    return fakeredis.FakeAsyncRedis(decode_responses=True)
+    return fakeredis.FakeAsyncRedis(
+        decode_responses=True,
+        connection_pool_class=aioredis.BlockingConnectionPool,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_TIMEOUT_SECONDS,
+    )

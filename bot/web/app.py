@@ -4,62 +4,108 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+import redis.asyncio as aioredis
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
+from bot.delivery.runtime import delivery
 from bot.infra.redis import get_redis
 from bot.logging import configure_logging
 from bot.outbox.worker import run_worker
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 from bot.web import chat, health
+from connectors.telegram import webhook as telegram_webhook
+from connectors.zalo import webhook as zalo_webhook
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
+class BodySizeLimit:
+    """Refuses a declared body over `limit` bytes with 413 before any route runs.
+
+    A plain ASGI middleware: `@app.middleware("http")` (BaseHTTPMiddleware) costs a task group
+    per request, which showed in the webhook acknowledgement times under load. Bodies without
+    a Content-Length are limited where they are read (the webhooks read at most 64 KB).
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"content-length":
+                    if not value.isdigit() or int(value) > self.limit:
+                        response = JSONResponse(
+                            {"detail": "request body too large"}, status_code=413
+                        )
+                        await response(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    redis: aioredis.Redis | None = None,
+    rasa: RasaClient | None = None,
+) -> FastAPI:
+    """The web app; tests pass their own settings, Redis and Rasa client."""
+    settings = settings or get_settings()
     configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.rasa = RasaClient(settings)
+        assert settings is not None
+        app_redis = redis or get_redis()
+        app.state.rasa = rasa or RasaClient(settings)
         app.state.pipeline = ConversationPipeline(
-            settings=settings, rasa=app.state.rasa, redis=get_redis()
+            settings=settings, rasa=app.state.rasa, redis=app_redis
         )
+        # Team notifications (outbox) and residents' replies (delivery queue) have a worker each.
         stop = asyncio.Event()
-        worker = (
+        outbox_worker = (
             asyncio.create_task(run_worker(settings=settings, stop=stop))
             if settings.outbox_worker_in_web
             else None
         )
-        yield
-        stop.set()
-        if worker is not None:
-            await worker
+        try:
+            async with delivery(
+                settings=settings,
+                redis=app_redis,
+                pipeline=app.state.pipeline,
+                run_worker=settings.worker_in_process,
+            ) as channels:
+                app.state.queue = channels.queue
+                app.state.channels = channels.channels
+                yield
+        finally:
+            stop.set()
+            if outbox_worker is not None:
+                await outbox_worker
         await app.state.rasa.aclose()
 
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)
+    app.state.settings = settings
 
-    @app.middleware("http")
-    async def limit_body_size(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": "request body too large"}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
 
     app.mount(
         "/static", StaticFiles(directory=str(chat.TEMPLATES_DIR.parent / "static")), name="static"
     )
     app.include_router(health.router)
     app.include_router(chat.router)
+    app.include_router(telegram_webhook.router)
+    app.include_router(zalo_webhook.router)
     return app

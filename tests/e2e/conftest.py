@@ -25,11 +25,18 @@ from bot.db.migrate import upgrade
 from bot.settings import PROJECT_ROOT, Settings
 from bot.supervisor import Supervisor, process_specs
 from bot.training import MODEL_PATH
+from tests.fakes import telegram_api, zalo_api
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.zalo_api import FakeZaloAPI
 
 POSTGRES_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
 # The stack gets its own Redis database: the unit tests flush theirs between tests.
 STACK_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/12")) if REDIS_URL else None
+
+
+E2E_TELEGRAM_SECRET = "e2e-telegram-secret"
+E2E_ZALO_OA_SECRET = "e2e-zalo-oa-secret"
 
 
 def free_port() -> int:
@@ -76,8 +83,42 @@ def say(client: httpx.Client, text: str, message_id: str | None = None) -> list[
     return list(response.json()["replies"])
 
 
+@dataclass
+class ChannelFakes:
+    telegram: FakeTelegramAPI
+    zalo: FakeZaloAPI
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The stack's channel settings: both connectors on, pointed at the fakes."""
+        return {
+            "TELEGRAM_BOT_TOKEN": telegram_api.TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": E2E_TELEGRAM_SECRET,
+            "TELEGRAM_API_BASE_URL": self.telegram.url,
+            "TELEGRAM_BOT_USERNAME": "hotline_test_bot",
+            "ZALO_APP_ID": zalo_api.APP_ID,
+            "ZALO_APP_SECRET": zalo_api.APP_SECRET,
+            "ZALO_OA_SECRET_KEY": E2E_ZALO_OA_SECRET,
+            "ZALO_ACCESS_TOKEN": "access-0",
+            "ZALO_REFRESH_TOKEN": "refresh-0",
+            "ZALO_API_BASE_URL": self.zalo.url,
+            "ZALO_OAUTH_BASE_URL": self.zalo.url,
+        }
+
+
 @pytest.fixture(scope="session")
-def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+def channel_fakes() -> Iterator[ChannelFakes]:
+    """The fake Telegram Bot API and Zalo OpenAPI the stack's connectors talk to."""
+    fakes = ChannelFakes(FakeTelegramAPI().start(), FakeZaloAPI().start())
+    yield fakes
+    fakes.telegram.stop()
+    fakes.zalo.stop()
+
+
+@pytest.fixture(scope="session")
+def live_stack(
+    tmp_path_factory: pytest.TempPathFactory, channel_fakes: ChannelFakes
+) -> Iterator[LiveStack]:
     if not MODEL_PATH.exists():
         pytest.fail("no trained model: run ./dev test (it trains when needed)")
     workdir = tmp_path_factory.mktemp("stack")
@@ -107,6 +148,9 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         "RASA_TOKEN": uuid.uuid4().hex,
         "CONTENT_DIR": str(content_dir),
         "LOG_LEVEL": "INFO",
+        **channel_fakes.env,
+        # Redis db 12 may be shared with other runs: a queue of this run's own.
+        "JOBS_STREAM": f"hotline:jobs:{uuid.uuid4().hex[:10]}",
     }
     if STACK_REDIS_URL:
         overrides["REDIS_URL"] = STACK_REDIS_URL

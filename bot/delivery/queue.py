@@ -1,0 +1,132 @@
+"""The inbound job queue: a Redis stream with one consumer group.
+
+A webhook adds a job and answers; a worker reads it, runs the turn and sends the replies, and
+acknowledges it only then. A job whose worker died stays pending and is taken over by another
+worker after `worker_claim_idle_seconds` (XAUTOCLAIM), so nothing is lost between the webhook's
+200 and the last reply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from bot.conversations.messages import InboundMessage, OutboundReply
+
+logger = logging.getLogger(__name__)
+
+STREAM = "hotline:jobs"
+GROUP = "workers"
+# Webhook dedupe (Telegram update_id, Zalo msg_id): an event seen within a day is acknowledged
+# and dropped.
+EVENT_TTL_SECONDS = 24 * 3600
+
+
+@dataclass
+class Job:
+    """One unit of work: a resident's message (kind "turn"), fixed replies ("replies", e.g. a
+    welcome), or a follow-state change ("unreachable")."""
+
+    kind: str
+    channel: str
+    conversation_id: str
+    message: InboundMessage | None = None
+    replies: list[OutboundReply] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)  # channel details (callback id…)
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "kind": self.kind,
+                "channel": self.channel,
+                "conversation_id": self.conversation_id,
+                "message": self.message.as_dict() if self.message else None,
+                "replies": [r.as_dict() for r in self.replies],
+                "context": self.context,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def loads(cls, raw: str) -> Job:
+        data = json.loads(raw)
+        return cls(
+            kind=data["kind"],
+            channel=data["channel"],
+            conversation_id=data["conversation_id"],
+            message=InboundMessage.from_dict(data["message"]) if data.get("message") else None,
+            replies=[OutboundReply.from_dict(r) for r in data.get("replies") or []],
+            context=dict(data.get("context") or {}),
+        )
+
+
+class JobQueue:
+    """Adds, reads, takes over and acknowledges jobs."""
+
+    def __init__(self, redis: aioredis.Redis, *, stream: str = STREAM) -> None:
+        self.redis = redis
+        self.stream = stream
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def first_delivery(self, channel: str, event_id: str) -> bool:
+        """True the first time a platform event id is seen (within a day)."""
+        key = f"event:{channel}:{event_id}"
+        return bool(await self.redis.set(key, "1", nx=True, ex=EVENT_TTL_SECONDS))
+
+    async def forget_event(self, channel: str, event_id: str) -> None:
+        """Lets the platform's retry through when we could not queue the event."""
+        await self.redis.delete(f"event:{channel}:{event_id}")
+
+    async def put(self, job: Job) -> str:
+        return str(await self.redis.xadd(self.stream, {"job": job.dumps()}))
+
+    async def read(self, consumer: str, *, count: int, block_ms: int) -> list[tuple[str, Job]]:
+        """New jobs for this consumer; malformed entries are acknowledged and dropped."""
+        answer = await self.redis.xreadgroup(
+            GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms
+        )
+        return await self._decode(answer[0][1] if answer else [])
+
+    async def take_over(self, consumer: str, *, idle_ms: int, count: int) -> list[tuple[str, Job]]:
+        """Jobs left unacknowledged by a worker that stopped, now this consumer's."""
+        answer = await self.redis.xautoclaim(
+            self.stream, GROUP, consumer, min_idle_time=idle_ms, start_id="0-0", count=count
+        )
+        return await self._decode(answer[1] if answer else [])
+
+    async def keep_alive(self, consumer: str, *entry_ids: str) -> None:
+        """Resets jobs' idle time so no other worker takes them over while we work on them."""
+        if entry_ids:
+            await self.redis.xclaim(self.stream, GROUP, consumer, 0, list(entry_ids), justid=True)
+
+    async def ack(self, entry_id: str) -> None:
+        await self.redis.xack(self.stream, GROUP, entry_id)
+        await self.redis.xdel(self.stream, entry_id)
+
+    async def pending_count(self) -> int:
+        info = await self.redis.xpending(self.stream, GROUP)
+        return int(info["pending"]) if info else 0
+
+    async def _decode(self, entries: list[Any]) -> list[tuple[str, Job]]:
+        jobs = []
+        for entry_id, fields in entries:
+            if fields is None:  # deleted while pending
+                await self.ack(entry_id)
+                continue
+            try:
+                jobs.append((entry_id, Job.loads(fields["job"])))
+            except (KeyError, ValueError, TypeError):
+                logger.error("dropping a malformed job %s", entry_id)
+                await self.ack(entry_id)
+        return jobs

@@ -1,0 +1,1 @@
+"""Telegram: webhook and long polling in, python-telegram-bot's `Bot` out."""
