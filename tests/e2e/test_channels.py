@@ -190,3 +190,59 @@ def test_zalo_conversation_greet_faq_handoff(
     assert "nhân viên" in handoff[0]
     assert (f"zalo:{user_id}", "asked") in _handoffs(live_stack)
     assert fake.refresh_calls >= 1  # the first pair (unknown age) was refreshed before use
+
+
+AID_ANSWERS = ["gạo và mì tôm", "mất việc, hết gạo 2 ngày", "nhà 4 người", "không có"]
+
+
+def _aid_request_until_code(say: Callable[[str], list[str]]) -> str:
+    """Walks the hardship form as a resident would; returns the text with the reference code."""
+    consent = "\n".join(say("nhà tôi hết gạo, xin hỗ trợ"))
+    assert "đồng ý" in consent.lower()
+    say("/affirm")
+    for answer in AID_ANSWERS:
+        say(answer)
+    if "tỉnh/thành nào" in "\n".join(say("ben thanh")):
+        say("Hồ Chí Minh")
+    say("12 Lê Lợi")
+    summary = "\n".join(say("0912345678"))
+    assert "Phường Bến Thành" in summary
+    return "\n".join(say("/affirm"))
+
+
+def test_telegram_aid_request_gets_a_reference_code(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
+    user = TelegramUser(live_stack, channel_fakes, 700_000_000 + secrets.randbelow(100_000_000))
+    done = _aid_request_until_code(lambda text: [c.params["text"] for c in user.say(text)])
+    assert "Mã yêu cầu:" in done
+
+
+def test_zalo_aid_request_gets_a_reference_code(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
+    fake = channel_fakes.zalo
+    user_id = str(8_800_000_000_000_000 + secrets.randbelow(10**12))
+    serial = iter(range(1000))
+
+    def replies() -> list[str]:
+        return [s.text for s in fake.sent if s.user_id == user_id]
+
+    def say(text: str) -> list[str]:
+        before = len(replies())
+        now = str(int(time.time() * 1000))
+        event = {
+            "app_id": zalo_api.APP_ID,
+            "event_name": "user_send_text",
+            "timestamp": now,
+            "sender": {"id": user_id},
+            "recipient": {"id": "388613280878808645"},
+            "message": {"text": text, "msg_id": f"aid{now}{next(serial)}"},
+        }
+        assert _zalo_post(live_stack, event) == 200
+        _wait(lambda: len(replies()) > before)
+        time.sleep(0.5)
+        return replies()[before:]
+
+    done = _aid_request_until_code(say)
+    assert "Mã yêu cầu:" in done
