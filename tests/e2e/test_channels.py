@@ -141,15 +141,14 @@ def _zalo_post(stack: LiveStack, data: dict[str, Any], secret: str = E2E_ZALO_OA
     return response.status_code
 
 
-def test_zalo_conversation_greet_faq_handoff(
-    live_stack: LiveStack, channel_fakes: ChannelFakes
-) -> None:
-    fake = channel_fakes.zalo
-    user_id = str(8_800_000_000_000_000 + secrets.randbelow(10**12))
+def zalo_resident(
+    stack: LiveStack, fakes: ChannelFakes, user_id: str
+) -> Callable[[str], list[str]]:
+    """Returns `say(text)`: a signed user_send_text webhook, then the replies it caused."""
     serial = iter(range(1000))
 
     def replies() -> list[str]:
-        return [s.text for s in fake.sent if s.user_id == user_id]
+        return [s.text for s in fakes.zalo.sent if s.user_id == user_id]
 
     def say(text: str) -> list[str]:
         before = len(replies())
@@ -160,12 +159,22 @@ def test_zalo_conversation_greet_faq_handoff(
             "timestamp": now,
             "sender": {"id": user_id},
             "recipient": {"id": "388613280878808645"},
-            "message": {"text": text, "msg_id": f"e2e{now}{next(serial)}"},
+            "message": {"text": text, "msg_id": f"e2e{user_id}{now}{next(serial)}"},
         }
-        assert _zalo_post(live_stack, event) == 200
+        assert _zalo_post(stack, event) == 200
         _wait(lambda: len(replies()) > before)
-        time.sleep(0.5)
+        time.sleep(0.5)  # a turn may have several replies
         return replies()[before:]
+
+    return say
+
+
+def test_zalo_conversation_greet_faq_handoff(
+    live_stack: LiveStack, channel_fakes: ChannelFakes
+) -> None:
+    fake = channel_fakes.zalo
+    user_id = str(8_800_000_000_000_000 + secrets.randbelow(10**12))
+    say = zalo_resident(live_stack, channel_fakes, user_id)
 
     forged = {"app_id": zalo_api.APP_ID, "event_name": "user_send_text", "timestamp": "1"}
     assert _zalo_post(live_stack, forged, secret="not-the-oa-key") == 403
@@ -221,28 +230,8 @@ def test_telegram_aid_request_gets_a_reference_code(
 def test_zalo_aid_request_gets_a_reference_code(
     live_stack: LiveStack, channel_fakes: ChannelFakes
 ) -> None:
-    fake = channel_fakes.zalo
     user_id = str(8_800_000_000_000_000 + secrets.randbelow(10**12))
-    serial = iter(range(1000))
-
-    def replies() -> list[str]:
-        return [s.text for s in fake.sent if s.user_id == user_id]
-
-    def say(text: str) -> list[str]:
-        before = len(replies())
-        now = str(int(time.time() * 1000))
-        event = {
-            "app_id": zalo_api.APP_ID,
-            "event_name": "user_send_text",
-            "timestamp": now,
-            "sender": {"id": user_id},
-            "recipient": {"id": "388613280878808645"},
-            "message": {"text": text, "msg_id": f"aid{now}{next(serial)}"},
-        }
-        assert _zalo_post(live_stack, event) == 200
-        _wait(lambda: len(replies()) > before)
-        time.sleep(0.5)
-        return replies()[before:]
+    say = zalo_resident(live_stack, channel_fakes, user_id)
 
     done = _aid_request_until_code(say)
     assert "Mã yêu cầu:" in done
