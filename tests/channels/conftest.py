@@ -134,28 +134,6 @@ def committed_db(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[En
             conn.execute(delete(model))
 
 
-@pytest.fixture
-async def fresh_redis() -> Any:
-    """Real Redis (a scratch db) when HOTLINE_TEST_REDIS_URL is set, else fakeredis."""
-    import os
-
-    url = os.environ.get("HOTLINE_TEST_REDIS_URL")
-    if url:
-        import redis.asyncio as aioredis
-
-        client = aioredis.Redis.from_url(url, decode_responses=True)
-        await client.flushdb()
-        yield client
-        await client.flushdb()
-        await client.aclose()
-    else:
-        import fakeredis
-
-        client = fakeredis.FakeAsyncRedis(decode_responses=True)
-        yield client
-        await client.aclose()
-
-
 @asynccontextmanager
 async def running_app(
     settings: Settings, redis: Any, rasa: RasaClient

@@ -13,9 +13,9 @@ pytestmark = pytest.mark.usefixtures("committed_db")
 
 
 @pytest.fixture
-def patched(monkeypatch, settings, fresh_redis, rasa_client):  # type: ignore[no-untyped-def]
+def patched(monkeypatch, settings, redis, rasa_client):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(commands, "get_settings", lambda: settings)
-    monkeypatch.setattr(commands, "get_redis", lambda: fresh_redis)
+    monkeypatch.setattr(commands, "get_redis", lambda: redis)
     monkeypatch.setattr(commands, "RasaClient", lambda _settings: rasa_client)
     return settings
 

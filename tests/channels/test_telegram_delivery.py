@@ -33,9 +33,9 @@ def _update(update_id: int, chat_id: int, text: str) -> dict:
 
 
 async def test_text_message_gets_the_bot_reply(
-    settings, fresh_redis, rasa_client, telegram_fake, fake_rasa
+    settings, redis, rasa_client, telegram_fake, fake_rasa
 ):
-    async with running_app(settings, fresh_redis, rasa_client) as (app, client):
+    async with running_app(settings, redis, rasa_client) as (app, client):
         body = fixture("telegram/text_message.json")
         for _ in range(2):  # delivered twice by Telegram: one turn
             assert (
@@ -50,9 +50,9 @@ async def test_text_message_gets_the_bot_reply(
 
 
 async def test_buttons_are_inline_and_a_press_is_answered(
-    settings, fresh_redis, rasa_client, telegram_fake, fake_rasa
+    settings, redis, rasa_client, telegram_fake, fake_rasa
 ):
-    async with running_app(settings, fresh_redis, rasa_client) as (_, client):
+    async with running_app(settings, redis, rasa_client) as (_, client):
         await client.post(
             "/webhooks/telegram", json=_update(20, 1111111, "buttons"), headers=telegram_headers()
         )
@@ -76,9 +76,9 @@ async def test_buttons_are_inline_and_a_press_is_answered(
 
 
 async def test_phone_is_asked_with_a_contact_button_and_the_contact_read(
-    settings, fresh_redis, rasa_client, telegram_fake, fake_rasa
+    settings, redis, rasa_client, telegram_fake, fake_rasa
 ):
-    async with running_app(settings, fresh_redis, rasa_client) as (_, client):
+    async with running_app(settings, redis, rasa_client) as (_, client):
         await client.post(
             "/webhooks/telegram", json=_update(30, 1111111, "phone"), headers=telegram_headers()
         )
@@ -94,11 +94,11 @@ async def test_phone_is_asked_with_a_contact_button_and_the_contact_read(
 
 
 async def test_someone_elses_contact_is_not_taken_as_the_phone(
-    settings, fresh_redis, rasa_client, telegram_fake, fake_rasa
+    settings, redis, rasa_client, telegram_fake, fake_rasa
 ):
     contact = fixture("telegram/contact.json")
     contact["message"]["contact"]["user_id"] = 999
-    async with running_app(settings, fresh_redis, rasa_client) as (_, client):
+    async with running_app(settings, redis, rasa_client) as (_, client):
         await client.post("/webhooks/telegram", json=contact, headers=telegram_headers())
         await wait_for(lambda: len(telegram_fake.sent()) == 1)
         assert "chỉ đọc được tin nhắn chữ" in telegram_fake.sent()[0].params["text"]
@@ -106,9 +106,9 @@ async def test_someone_elses_contact_is_not_taken_as_the_phone(
 
 
 async def test_location_suggests_the_nearest_ward(
-    settings, fresh_redis, rasa_client, telegram_fake, fake_rasa
+    settings, redis, rasa_client, telegram_fake, fake_rasa
 ):
-    async with running_app(settings, fresh_redis, rasa_client) as (_, client):
+    async with running_app(settings, redis, rasa_client) as (_, client):
         await client.post(
             "/webhooks/telegram", json=fixture("telegram/location.json"), headers=telegram_headers()
         )
@@ -126,12 +126,12 @@ async def test_location_suggests_the_nearest_ward(
 
 
 async def test_payloads_over_64_bytes_travel_as_a_digest(
-    settings, fresh_redis, rasa_client, telegram_fake, fake_rasa
+    settings, redis, rasa_client, telegram_fake, fake_rasa
 ):
     from bot.conversations.messages import ReplyButton
 
     payload = "Tôi ở Phường Thạnh Mỹ Tây, Thành phố Hồ Chí Minh, gần chợ Bà Chiểu"
-    channel = TelegramChannel(settings=settings, redis=fresh_redis)
+    channel = TelegramChannel(settings=settings, redis=redis)
     await channel.send(
         conversation_id="telegram:1111111",
         reply=OutboundReply("Chọn:", [ReplyButton("Đúng", payload)]),
@@ -140,7 +140,7 @@ async def test_payloads_over_64_bytes_travel_as_a_digest(
     await channel.aclose()
     data = reply_markup(telegram_fake.sent()[0])["inline_keyboard"][0][0]["callback_data"]
     assert data.startswith("p:") and len(data.encode()) <= 64
-    async with running_app(settings, fresh_redis, rasa_client) as (_, client):
+    async with running_app(settings, redis, rasa_client) as (_, client):
         press = fixture("telegram/callback_query.json")
         press["callback_query"]["data"] = data
         await client.post("/webhooks/telegram", json=press, headers=telegram_headers())
@@ -149,9 +149,9 @@ async def test_payloads_over_64_bytes_travel_as_a_digest(
 
 
 async def test_photo_gets_the_text_only_reply(
-    settings, fresh_redis, rasa_client, telegram_fake, fake_rasa
+    settings, redis, rasa_client, telegram_fake, fake_rasa
 ):
-    async with running_app(settings, fresh_redis, rasa_client) as (_, client):
+    async with running_app(settings, redis, rasa_client) as (_, client):
         await client.post(
             "/webhooks/telegram", json=fixture("telegram/photo.json"), headers=telegram_headers()
         )
@@ -160,8 +160,8 @@ async def test_photo_gets_the_text_only_reply(
         assert fake_rasa.turns == []
 
 
-async def test_long_replies_are_split(settings, fresh_redis, rasa_client, telegram_fake):
-    channel = TelegramChannel(settings=settings, redis=fresh_redis)
+async def test_long_replies_are_split(settings, redis, rasa_client, telegram_fake):
+    channel = TelegramChannel(settings=settings, redis=redis)
     try:
         await channel.send(
             conversation_id="telegram:5", reply=OutboundReply("chữ " * 2000), context={}
@@ -193,9 +193,9 @@ async def _worker(settings, redis, rasa_client, sleeps=None):  # type: ignore[no
     return queue, channel, worker
 
 
-async def test_429_retry_after_is_honoured(settings, fresh_redis, rasa_client, telegram_fake):
+async def test_429_retry_after_is_honoured(settings, redis, rasa_client, telegram_fake):
     sleeps: list[float] = []
-    queue, channel, worker = await _worker(settings, fresh_redis, rasa_client, sleeps)
+    queue, channel, worker = await _worker(settings, redis, rasa_client, sleeps)
     telegram_fake.fail_next(429, retry_after=7)
     telegram_fake.fail_next(502)
     job = Job("turn", "telegram", "telegram:42", InboundMessage("telegram:42", "xin chào", "900"))
@@ -208,9 +208,9 @@ async def test_429_retry_after_is_honoured(settings, fresh_redis, rasa_client, t
 
 
 async def test_blocked_bot_marks_the_resident_unreachable(
-    settings, fresh_redis, rasa_client, telegram_fake, committed_db
+    settings, redis, rasa_client, telegram_fake, committed_db
 ):
-    queue, channel, worker = await _worker(settings, fresh_redis, rasa_client)
+    queue, channel, worker = await _worker(settings, redis, rasa_client)
     telegram_fake.fail_next(403)
     job = Job("turn", "telegram", "telegram:43", InboundMessage("telegram:43", "xin chào", "901"))
     await worker.process(await queue.put(job), job)
@@ -225,11 +225,11 @@ async def test_blocked_bot_marks_the_resident_unreachable(
 
 
 async def test_no_reply_lost_when_30_percent_of_sends_fail(
-    settings, fresh_redis, rasa_client, telegram_fake
+    settings, redis, rasa_client, telegram_fake
 ):
     telegram_fake.random_failure_rate = 0.3
     chats, per_chat = 20, 3
-    async with running_app(settings, fresh_redis, rasa_client) as (app, client):
+    async with running_app(settings, redis, rasa_client) as (app, client):
         update_id = 1000
         for turn in range(per_chat):
             for chat in range(chats):
@@ -253,14 +253,14 @@ async def test_no_reply_lost_when_30_percent_of_sends_fail(
             assert texts == [f"Đã nhận: tin {t} của {chat}" for t in range(per_chat)]
 
 
-async def test_a_dead_workers_job_is_taken_over(settings, fresh_redis, rasa_client, telegram_fake):
+async def test_a_dead_workers_job_is_taken_over(settings, redis, rasa_client, telegram_fake):
     quick = settings.model_copy(update={"worker_claim_idle_seconds": 0.3})
-    queue = JobQueue(fresh_redis)
+    queue = JobQueue(redis)
     await queue.ensure_group()
     job = Job("turn", "telegram", "telegram:44", InboundMessage("telegram:44", "xin chào", "902"))
     await queue.put(job)
     assert len(await queue.read("worker-that-dies", count=1, block_ms=10)) == 1  # never acked
-    async with running_app(quick, fresh_redis, rasa_client) as (app, _):
+    async with running_app(quick, redis, rasa_client) as (app, _):
         await wait_for(lambda: len(telegram_fake.sent()) == 1)
         await drained(app.state.queue)
     assert len(telegram_fake.sent()) == 1

@@ -26,9 +26,9 @@ async def _queued(app) -> int:  # type: ignore[no-untyped-def]
     [({}, 401), ({"X-Telegram-Bot-Api-Secret-Token": "forged"}, 403)],
 )
 async def test_missing_or_forged_secret_is_refused_and_nothing_queued(
-    webhook_settings, fresh_redis, rasa_client, headers, status
+    webhook_settings, redis, rasa_client, headers, status
 ):
-    async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
+    async with running_app(webhook_settings, redis, rasa_client) as (app, client):
         response = await client.post(
             "/webhooks/telegram", json=fixture("telegram/text_message.json"), headers=headers
         )
@@ -37,9 +37,9 @@ async def test_missing_or_forged_secret_is_refused_and_nothing_queued(
 
 
 async def test_update_is_queued_once_even_when_delivered_twice(
-    webhook_settings, fresh_redis, rasa_client
+    webhook_settings, redis, rasa_client
 ):
-    async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
+    async with running_app(webhook_settings, redis, rasa_client) as (app, client):
         body = fixture("telegram/text_message.json")
         for _ in range(3):
             response = await client.post(
@@ -63,15 +63,15 @@ async def test_update_is_queued_once_even_when_delivered_twice(
         (b"\xff\xfe", 400),
     ],
 )
-async def test_malformed_bodies_get_4xx(webhook_settings, fresh_redis, rasa_client, body, status):
-    async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
+async def test_malformed_bodies_get_4xx(webhook_settings, redis, rasa_client, body, status):
+    async with running_app(webhook_settings, redis, rasa_client) as (app, client):
         response = await client.post("/webhooks/telegram", content=body, headers=telegram_headers())
         assert response.status_code == status
         assert await _queued(app) == 0
 
 
-async def test_a_5mb_body_is_refused(webhook_settings, fresh_redis, rasa_client):
-    async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
+async def test_a_5mb_body_is_refused(webhook_settings, redis, rasa_client):
+    async with running_app(webhook_settings, redis, rasa_client) as (app, client):
         big = b'{"update_id": 1, "x": "' + b"a" * (5 * 1024 * 1024) + b'"}'
         response = await client.post("/webhooks/telegram", content=big, headers=telegram_headers())
         assert response.status_code == 413
@@ -87,10 +87,8 @@ async def test_a_5mb_body_is_refused(webhook_settings, fresh_redis, rasa_client)
         assert await _queued(app) == 0
 
 
-async def test_group_message_gets_a_pointer_to_a_private_chat(
-    webhook_settings, fresh_redis, rasa_client
-):
-    async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
+async def test_group_message_gets_a_pointer_to_a_private_chat(webhook_settings, redis, rasa_client):
+    async with running_app(webhook_settings, redis, rasa_client) as (app, client):
         body = fixture("telegram/group_command.json")
         assert (
             await client.post("/webhooks/telegram", json=body, headers=telegram_headers())
@@ -101,9 +99,9 @@ async def test_group_message_gets_a_pointer_to_a_private_chat(
         assert "https://t.me/hotline_test_bot" in job.replies[0].text
 
 
-async def test_channel_off_answers_404(settings, fresh_redis, rasa_client):
+async def test_channel_off_answers_404(settings, redis, rasa_client):
     off = settings.model_copy(update={"telegram_bot_token": None, "worker_in_process": False})
-    async with running_app(off, fresh_redis, rasa_client) as (_, client):
+    async with running_app(off, redis, rasa_client) as (_, client):
         response = await client.post(
             "/webhooks/telegram",
             json=fixture("telegram/text_message.json"),

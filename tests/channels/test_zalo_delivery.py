@@ -40,8 +40,8 @@ async def _post(client, body: bytes) -> None:  # type: ignore[no-untyped-def]
     assert response.status_code == 200
 
 
-async def test_conversation_over_zalo(settings, fresh_redis, rasa_client, zalo_fake, fake_rasa):
-    async with running_app(settings, fresh_redis, rasa_client) as (app, client):
+async def test_conversation_over_zalo(settings, redis, rasa_client, zalo_fake, fake_rasa):
+    async with running_app(settings, redis, rasa_client) as (app, client):
         await _post(client, _event("follow"))
         await wait_for(lambda: len(zalo_fake.sent) == 1)
         assert zalo_fake.sent[0].user_id == USER
@@ -77,9 +77,9 @@ async def test_conversation_over_zalo(settings, fresh_redis, rasa_client, zalo_f
 
 
 async def test_unfollow_marks_the_resident_not_reachable(
-    settings, fresh_redis, rasa_client, committed_db
+    settings, redis, rasa_client, committed_db
 ):
-    async with running_app(settings, fresh_redis, rasa_client) as (app, client):
+    async with running_app(settings, redis, rasa_client) as (app, client):
         await _post(client, _event("unfollow"))
 
         def unreachable() -> bool:
@@ -98,9 +98,9 @@ def _fresh_pair(access: str = "access-0", refresh: str = "refresh-0", hours: int
     return TokenPair(access, refresh, utcnow() + timedelta(hours=hours))
 
 
-async def test_long_texts_are_split_at_2000(settings, fresh_redis, zalo_fake):
+async def test_long_texts_are_split_at_2000(settings, redis, zalo_fake):
     save_pair(_fresh_pair())
-    channel = ZaloChannel(settings=settings, redis=fresh_redis)
+    channel = ZaloChannel(settings=settings, redis=redis)
     await channel.send(
         conversation_id=f"zalo:{USER}", reply=OutboundReply("chữ " * 900), context={}
     )
@@ -110,11 +110,11 @@ async def test_long_texts_are_split_at_2000(settings, fresh_redis, zalo_fake):
 
 
 async def test_outside_the_reply_window_is_recorded_not_retried(
-    settings, fresh_redis, rasa_client, zalo_fake, committed_db
+    settings, redis, rasa_client, zalo_fake, committed_db
 ):
     save_pair(_fresh_pair())
     zalo_fake.error_codes = [-230]
-    async with running_app(settings, fresh_redis, rasa_client) as (app, client):
+    async with running_app(settings, redis, rasa_client) as (app, client):
         await _post(client, _event("user_send_text", message={"text": "xin chào", "msg_id": "w1"}))
 
         def recorded() -> bool:
@@ -135,37 +135,33 @@ async def test_outside_the_reply_window_is_recorded_not_retried(
 
 
 @pytest.mark.parametrize("code", [-213, -305])
-async def test_other_window_codes(settings, fresh_redis, zalo_fake, code):
+async def test_other_window_codes(settings, redis, zalo_fake, code):
     save_pair(_fresh_pair())
     zalo_fake.error_codes = [code]
-    channel = ZaloChannel(settings=settings, redis=fresh_redis)
+    channel = ZaloChannel(settings=settings, redis=redis)
     with pytest.raises(OutsideWindow):
         await channel.send(conversation_id=f"zalo:{USER}", reply=OutboundReply("a"), context={})
     await channel.aclose()
 
 
-async def test_rate_limit_and_expired_token_are_retried(
-    settings, fresh_redis, rasa_client, zalo_fake
-):
+async def test_rate_limit_and_expired_token_are_retried(settings, redis, rasa_client, zalo_fake):
     save_pair(_fresh_pair())
     zalo_fake.error_codes = [-32]
     zalo_fake.http_failures = [503]
     zalo_fake.valid_access = {"access-other"}  # the stored token was revoked: -216
     zalo_fake.valid_refresh = {"refresh-0"}
-    async with running_app(settings, fresh_redis, rasa_client) as (_, client):
+    async with running_app(settings, redis, rasa_client) as (_, client):
         await _post(client, _event("user_send_text", message={"text": "xin chào", "msg_id": "r1"}))
         await wait_for(lambda: len(zalo_fake.sent) == 1)
     assert zalo_fake.refresh_calls == 1
     assert load_pair().refresh_token in zalo_fake.valid_refresh
 
 
-async def test_no_reply_lost_when_30_percent_of_sends_fail(
-    settings, fresh_redis, rasa_client, zalo_fake
-):
+async def test_no_reply_lost_when_30_percent_of_sends_fail(settings, redis, rasa_client, zalo_fake):
     save_pair(_fresh_pair())
     zalo_fake.random_failure_rate = 0.3
     users, per_user = 20, 3
-    async with running_app(settings, fresh_redis, rasa_client) as (app, client):
+    async with running_app(settings, redis, rasa_client) as (app, client):
         for turn in range(per_user):
             for user in range(users):
                 body = _event(
@@ -236,32 +232,32 @@ async def test_failed_refresh_alerts_the_admins(settings, zalo_fake, committed_d
     await tokens.aclose()
 
 
-async def test_buttons_become_numbered_choices(settings, fresh_redis, zalo_fake):
+async def test_buttons_become_numbered_choices(settings, redis, zalo_fake):
     save_pair(_fresh_pair())
-    channel = ZaloChannel(settings=settings, redis=fresh_redis)
+    channel = ZaloChannel(settings=settings, redis=redis)
     reply = OutboundReply("Chọn:", [ReplyButton("Có", "/affirm"), ReplyButton("Không", "/deny")])
     await channel.send(conversation_id=f"zalo:{USER}", reply=reply, context={})
     await channel.aclose()
     assert zalo_fake.sent[0].text == "Chọn:\n\n1. Có\n2. Không\n(Bạn trả lời bằng số, ví dụ: 1)"
 
 
-async def test_a_number_answers_the_last_choices_only(settings, fresh_redis, zalo_fake):
+async def test_a_number_answers_the_last_choices_only(settings, redis, zalo_fake):
     from connectors.zalo.choices import resolve_choice
 
     save_pair(_fresh_pair())
-    channel = ZaloChannel(settings=settings, redis=fresh_redis)
+    channel = ZaloChannel(settings=settings, redis=redis)
     conversation = f"zalo:{USER}"
     choices = OutboundReply("Chọn:", [ReplyButton("Có", "/affirm"), ReplyButton("Không", "/deny")])
     await channel.send(conversation_id=conversation, reply=choices, context={"job_id": "1-0"})
-    assert await resolve_choice(fresh_redis, conversation, "2") == "/deny"
-    assert await resolve_choice(fresh_redis, conversation, "3") is None
-    assert await resolve_choice(fresh_redis, conversation, "22") is None
+    assert await resolve_choice(redis, conversation, "2") == "/deny"
+    assert await resolve_choice(redis, conversation, "3") is None
+    assert await resolve_choice(redis, conversation, "22") is None
     # a later reply in the same turn keeps them; a question in the next turn drops them
     await channel.send(
         conversation_id=conversation, reply=OutboundReply("Thêm"), context={"job_id": "1-0"}
     )
-    assert await resolve_choice(fresh_redis, conversation, "1") == "/affirm"
+    assert await resolve_choice(redis, conversation, "1") == "/affirm"
     question = OutboundReply("Nhà bạn có mấy người?")
     await channel.send(conversation_id=conversation, reply=question, context={"job_id": "2-0"})
-    assert await resolve_choice(fresh_redis, conversation, "2") is None
+    assert await resolve_choice(redis, conversation, "2") is None
     await channel.aclose()

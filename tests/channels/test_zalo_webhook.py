@@ -54,9 +54,7 @@ def test_signature_matches_the_documented_formula():
 
 
 @pytest.mark.parametrize("kind", ["missing", "forged", "other_key", "other_app"])
-async def test_missing_or_forged_signature_is_refused(
-    webhook_settings, fresh_redis, rasa_client, kind
-):
+async def test_missing_or_forged_signature_is_refused(webhook_settings, redis, rasa_client, kind):
     body = _raw("zalo/user_send_text.json")
     headers = {
         "missing": {"Content-Type": "application/json"},
@@ -64,15 +62,15 @@ async def test_missing_or_forged_signature_is_refused(
         "other_key": zalo_headers(body, secret="not-our-key"),
         "other_app": zalo_headers(body, app_id="999"),
     }[kind]
-    async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
+    async with running_app(webhook_settings, redis, rasa_client) as (app, client):
         response = await client.post("/webhooks/zalo", content=body, headers=headers)
         assert response.status_code == (401 if kind == "missing" else 403)
         assert await _queued(app) == 0
 
 
-async def test_replayed_event_is_queued_once(webhook_settings, fresh_redis, rasa_client):
+async def test_replayed_event_is_queued_once(webhook_settings, redis, rasa_client):
     body = _raw("zalo/user_send_text.json")
-    async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
+    async with running_app(webhook_settings, redis, rasa_client) as (app, client):
         for _ in range(3):
             response = await client.post("/webhooks/zalo", content=body, headers=zalo_headers(body))
             assert response.status_code == 200
@@ -82,12 +80,12 @@ async def test_replayed_event_is_queued_once(webhook_settings, fresh_redis, rasa
         assert job.message.text == "xin chao"
 
 
-async def test_old_events_are_refused_when_an_age_limit_is_set(settings, fresh_redis, rasa_client):
+async def test_old_events_are_refused_when_an_age_limit_is_set(settings, redis, rasa_client):
     strict = settings.model_copy(
         update={"worker_in_process": False, "zalo_webhook_max_age_seconds": 3600}
     )
     body = _raw("zalo/user_send_text.json")  # recorded sample: timestamp long past
-    async with running_app(strict, fresh_redis, rasa_client) as (app, client):
+    async with running_app(strict, redis, rasa_client) as (app, client):
         response = await client.post("/webhooks/zalo", content=body, headers=zalo_headers(body))
         assert response.status_code == 403
         assert await _queued(app) == 0
@@ -121,16 +119,16 @@ async def test_old_events_are_refused_when_an_age_limit_is_set(settings, fresh_r
         {"timestamp": "1", "event_name": "follow", "follower": {"id": "../../etc"}},
     ],
 )
-async def test_wrong_types_get_400(webhook_settings, fresh_redis, rasa_client, data):
+async def test_wrong_types_get_400(webhook_settings, redis, rasa_client, data):
     body = json.dumps(data).encode()
-    async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
+    async with running_app(webhook_settings, redis, rasa_client) as (app, client):
         response = await client.post("/webhooks/zalo", content=body, headers=zalo_headers(body))
         assert response.status_code == 400
         assert await _queued(app) == 0
 
 
-async def test_malformed_json_and_huge_bodies(webhook_settings, fresh_redis, rasa_client):
-    async with running_app(webhook_settings, fresh_redis, rasa_client) as (app, client):
+async def test_malformed_json_and_huge_bodies(webhook_settings, redis, rasa_client):
+    async with running_app(webhook_settings, redis, rasa_client) as (app, client):
         headers = {"X-ZEvent-Signature": "mac=00"}
         assert (
             await client.post("/webhooks/zalo", content=b"{oops", headers=headers)

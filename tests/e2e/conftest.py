@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from bot.db.migrate import upgrade
 from bot.settings import PROJECT_ROOT, Settings
@@ -72,6 +72,22 @@ class LiveStack:
         )
         response.raise_for_status()
         return dict(response.json())
+
+
+def handoffs(stack: LiveStack) -> list[tuple[str, str]]:
+    """(conversation id, reason) of every hand-off in the stack's database."""
+    from bot.handoff.models import HandoffRequest
+    from bot.residents.models import Resident
+
+    engine = create_engine(stack.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Resident.conversation_id, HandoffRequest.reason).join(
+                Resident, Resident.id == HandoffRequest.resident_id
+            )
+        ).all()
+    engine.dispose()
+    return [(r[0], r[1]) for r in rows]
 
 
 def say(client: httpx.Client, text: str, message_id: str | None = None) -> list[dict]:

@@ -14,12 +14,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select
 
-from bot.handoff.models import HandoffRequest
-from bot.residents.models import Resident
 from connectors.zalo.signature import signature_header
-from tests.e2e.conftest import E2E_TELEGRAM_SECRET, E2E_ZALO_OA_SECRET, ChannelFakes, LiveStack
+from tests.e2e.conftest import (
+    E2E_TELEGRAM_SECRET,
+    E2E_ZALO_OA_SECRET,
+    ChannelFakes,
+    LiveStack,
+    handoffs,
+)
 from tests.fakes import zalo_api
 from tests.fakes.telegram_api import reply_markup
 
@@ -34,18 +37,6 @@ def _wait(predicate: Callable[[], Any], timeout: float = 60) -> Any:
             return value
         time.sleep(0.05)
     raise AssertionError("no reply in time")
-
-
-def _handoffs(stack: LiveStack) -> list[tuple[str, str]]:
-    engine = create_engine(stack.database_url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(Resident.conversation_id, HandoffRequest.reason).join(
-                Resident, Resident.id == HandoffRequest.resident_id
-            )
-        ).all()
-    engine.dispose()
-    return [(r[0], r[1]) for r in rows]
 
 
 class TelegramUser:
@@ -124,7 +115,7 @@ def test_telegram_conversation_greet_faq_handoff(
     handoff = user.press("/human_handoff")
     assert "nhân viên" in handoff[0].params["text"]
     assert channel_fakes.telegram.sent("answerCallbackQuery")
-    assert (f"telegram:{chat_id}", "asked") in _handoffs(live_stack)
+    assert (f"telegram:{chat_id}", "asked") in handoffs(live_stack)
 
 
 def _zalo_post(stack: LiveStack, data: dict[str, Any], secret: str = E2E_ZALO_OA_SECRET) -> int:
@@ -197,7 +188,7 @@ def test_zalo_conversation_greet_faq_handoff(
 
     handoff = say("tôi muốn nói chuyện với nhân viên")
     assert "nhân viên" in handoff[0]
-    assert (f"zalo:{user_id}", "asked") in _handoffs(live_stack)
+    assert (f"zalo:{user_id}", "asked") in handoffs(live_stack)
     assert fake.refresh_calls >= 1  # the first pair (unknown age) was refreshed before use
 
 

@@ -6,25 +6,10 @@ import uuid
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, select
 
-from bot.handoff.models import HandoffRequest
-from bot.residents.models import Resident
-from tests.e2e.conftest import LiveStack, say
+from tests.e2e.conftest import LiveStack, handoffs, say
 
 pytestmark = pytest.mark.e2e
-
-
-def handoffs(stack: LiveStack) -> list[tuple[str, str]]:
-    engine = create_engine(stack.database_url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(Resident.conversation_id, HandoffRequest.reason).join(
-                Resident, Resident.id == HandoffRequest.resident_id
-            )
-        ).all()
-    engine.dispose()
-    return [(r[0], r[1]) for r in rows]
 
 
 def conversation_id(client) -> str:

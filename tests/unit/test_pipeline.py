@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from bot.conversations.messages import InboundMessage
@@ -11,17 +9,12 @@ from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient, _merge_replies
 from bot.residents.service import InvalidConversationId
 from bot.settings import Settings
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])  # nothing listens once the socket is closed
+from tests.e2e.conftest import free_port
 
 
 @pytest.fixture
 async def pipeline(redis) -> ConversationPipeline:  # type: ignore[no-untyped-def]
-    settings = Settings(rasa_url=f"http://127.0.0.1:{closed_port()}", max_message_chars=2000)
+    settings = Settings(rasa_url=f"http://127.0.0.1:{free_port()}", max_message_chars=2000)
     rasa = RasaClient(settings)
     yield ConversationPipeline(settings=settings, rasa=rasa, redis=redis)
     await rasa.aclose()

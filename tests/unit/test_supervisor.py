@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 import time
 from pathlib import Path
 
 from bot.supervisor import ProcessSpec, Supervisor
+from tests.e2e.conftest import free_port
 
 SERVE = (
     "import http.server, sys\n"
@@ -17,12 +17,6 @@ SERVE = (
     "    def log_message(self, *a): pass\n"
     "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server(name: str) -> ProcessSpec:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -10,18 +9,13 @@ from fastapi.testclient import TestClient
 
 from bot.settings import get_settings
 from bot.web.app import create_app
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.e2e.conftest import free_port
 
 
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[TestClient]:
-    monkeypatch.setenv("RASA_URL", f"http://127.0.0.1:{closed_port()}")
-    monkeypatch.setenv("ACTION_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("RASA_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("ACTION_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.delenv("REDIS_URL", raising=False)
     get_settings.cache_clear()
