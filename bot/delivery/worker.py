@@ -225,27 +225,19 @@ class DeliveryWorker:
                     attempts,
                     delay,
                 )
-            except OutsideWindow as exc:
-                logger.warning("%s: resident outside the reply window (%s)", job.channel, exc.code)
+            except (OutsideWindow, Unreachable) as exc:
+                # Neither gets better by retrying: record it for the admins and stop.
+                unreachable = isinstance(exc, Unreachable)
+                kind = IncidentKind.UNREACHABLE if unreachable else IncidentKind.OUTSIDE_WINDOW
+                logger.warning("%s: resident %s (%s)", job.channel, kind, exc.code)
                 await asyncio.to_thread(
                     _record,
                     channel=job.channel,
-                    kind=IncidentKind.OUTSIDE_WINDOW,
+                    kind=kind,
                     conversation_id=job.conversation_id,
                     code=exc.code,
                     detail=exc.reason,
-                )
-                return "stop"
-            except Unreachable as exc:
-                logger.warning("%s: resident not reachable (%s)", job.channel, exc.code)
-                await asyncio.to_thread(
-                    _record,
-                    channel=job.channel,
-                    kind=IncidentKind.UNREACHABLE,
-                    conversation_id=job.conversation_id,
-                    code=exc.code,
-                    detail=exc.reason,
-                    unreachable=True,
+                    unreachable=unreachable,
                 )
                 return "stop"
             except Rejected as exc:
