@@ -60,8 +60,8 @@ def run(
     quiet: bool = typer.Option(False, help="Do not echo the processes' output."),
     ready_timeout: float = typer.Option(240, help="Seconds to wait for every process."),
 ) -> None:
-    """Starts Rasa, the action server and the web app; Ctrl-C stops all of them."""
-    from bot.supervisor import Supervisor, process_specs, report_death
+    """Starts Rasa, the action server and the web app, restarts any that dies; Ctrl-C stops all."""
+    from bot.supervisor import RestartPolicy, Supervisor, process_specs
     from bot.training import MODEL_PATH
 
     settings = get_settings()
@@ -72,27 +72,20 @@ def run(
     if not MODEL_PATH.exists():
         typer.echo("No trained model: run `hotline train` (or ./dev up) first.", err=True)
         raise typer.Exit(2)
-    supervisor = Supervisor(process_specs(settings, rasa_workers=rasa_workers), echo=not quiet)
-    started = time.monotonic()
-    typer.echo("Starting Rasa, the action server and the web app…")
-    supervisor.start()
-    try:
-        failed = supervisor.wait_ready(ready_timeout)
-    except KeyboardInterrupt:
-        supervisor.stop()
-        raise typer.Exit(0) from None
-    if failed is not None:
-        if failed.process and failed.process.poll() is not None:
-            report_death(failed)
-        else:
-            typer.echo(f"{failed.name} was not ready after {ready_timeout:.0f} s.", err=True)
-        supervisor.stop()
-        raise typer.Exit(1)
-    typer.echo(
-        f"\nThe hotline is ready ({time.monotonic() - started:.0f} s). "
-        f"Chat with it at {settings.public_base_url}/  — Ctrl-C stops everything.\n"
+    supervisor = Supervisor(
+        process_specs(settings, rasa_workers=rasa_workers),
+        echo=not quiet,
+        policy=RestartPolicy.from_settings(settings),
     )
-    sys.exit(supervisor.run_until_stopped())
+    typer.echo("Starting Rasa, the action server and the web app…")
+    code = supervisor.run(
+        ready_timeout=ready_timeout,
+        on_ready=lambda took: (
+            f"\nThe hotline is ready ({took:.0f} s). "
+            f"Chat with it at {settings.public_base_url}/  — Ctrl-C stops everything.\n"
+        ),
+    )
+    sys.exit(code)
 
 
 @handoffs_app.command("list")

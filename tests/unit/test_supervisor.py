@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.supervisor import ProcessSpec, Supervisor
+from bot.supervisor import ProcessSpec, Supervisor, exit_status
 from tests.e2e.conftest import free_port
 
 SERVE = (
@@ -57,7 +57,7 @@ def test_a_dying_process_is_reported_and_the_others_stopped(tmp_path: Path) -> N
         while "boom: bad config" not in dying.tail and time.monotonic() < deadline:
             time.sleep(0.05)
         assert "boom: bad config" in dying.tail
-        assert dying.process is not None and dying.process.returncode == 3
+        assert dying.process is not None and exit_status(dying.process) == 3
     finally:
         supervisor.stop()
     assert healthy.process is not None and healthy.process.poll() is not None
