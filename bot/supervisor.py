@@ -353,6 +353,9 @@ class Supervisor:
         self.log_dir = log_dir
         self.policy = policy or RestartPolicy()
         self._stopping = threading.Event()
+        # `step` (which may restart a child) and `stop` never run at once, so no child is
+        # started after `stop` collected the ones to end.
+        self._lock = threading.Lock()
         self._pumps: list[threading.Thread] = []
         self._preexec = _parent_death_hook()
 
@@ -453,7 +456,12 @@ class Supervisor:
 
     def step(self) -> str | None:
         """One round of watching: reaps fallen children, restarts those due; a message on giving up."""
-        now = time.monotonic()
+        with self._lock:
+            if self._stopping.is_set():
+                return None
+            return self._step(time.monotonic())
+
+    def _step(self, now: float) -> str | None:
         for spec in self.specs:
             if spec.restart_at is not None:
                 due = now >= spec.restart_at
@@ -533,7 +541,8 @@ class Supervisor:
                 return 0
             if failed is not None:
                 if failed.process and _has_exited(failed.process):
-                    report_death(failed)
+                    self.say(f"\nThe {failed.name} process stopped ({describe_exit(failed)}).")
+                    self._say_tail(failed)
                 else:
                     self.say(f"{failed.name} was not ready after {ready_timeout:.0f} s.")
                 return 1
@@ -546,6 +555,12 @@ class Supervisor:
     def stop(self, grace_seconds: float = 15.0) -> None:
         """Stops every child and everything it started: SIGTERM, then SIGKILL after the grace."""
         self._stopping.set()
+        with self._lock:
+            self._stop_children(grace_seconds)
+        for pump in self._pumps:
+            pump.join(timeout=5)
+
+    def _stop_children(self, grace_seconds: float) -> None:
         running = [s.process for s in self.specs if s.process is not None]
         for process in reversed(running):
             if not _has_exited(process):
@@ -557,8 +572,6 @@ class Supervisor:
         for process in running:
             _signal_group(process, signal.SIGKILL)
             process.wait()
-        for pump in self._pumps:
-            pump.join(timeout=5)
 
 
 def describe_exit(spec: ProcessSpec) -> str:
@@ -571,13 +584,3 @@ def describe_exit(spec: ProcessSpec) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exit code {code}"
-
-
-def report_death(spec: ProcessSpec) -> None:
-    print(
-        f"\nThe {spec.name} process stopped ({describe_exit(spec)}); stopping the others.",
-        file=sys.stderr,
-    )
-    print(f"Its last lines (full log: var/log/{spec.name}.log):", file=sys.stderr)
-    for line in list(spec.tail)[-15:]:
-        print(f"  {line}", file=sys.stderr)

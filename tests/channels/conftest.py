@@ -76,6 +76,8 @@ class FakeRasa:
         self.turns: list[dict[str, Any]] = []
 
     def handler(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path == "/health":  # the action server
+            return httpx.Response(200)
         body = json.loads(request.content)
         self.turns.append(body)
         text = body["message"]
