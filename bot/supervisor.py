@@ -240,9 +240,9 @@ def _command_line(pid: int) -> str:
                 arg = arg.split("=", 1)[0] + "=***"
             else:
                 hide_next = True
-        shown.append(arg)
-    text = " ".join(shown)
-    return text if len(text) <= 200 else text[:197] + "…"
+        shown.append(arg if len(arg) <= 80 else arg[:79] + "…")
+    text = " ".join(shown).replace("\n", " ")
+    return text if len(text) <= 400 else text[:399] + "…"
 
 
 def port_owners(port: int) -> list[tuple[int, str]]:
