@@ -43,7 +43,12 @@ class RasaClient:
             payload = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise RasaUnavailable(type(exc).__name__) from exc
-        return _merge_replies(payload if isinstance(payload, list) else [])
+        replies = _merge_replies(payload if isinstance(payload, list) else [])
+        if not replies:
+            # Every turn of this bot says something; nothing at all means an action failed
+            # inside Rasa (which carries on without it), and the resident must not get silence.
+            raise RasaUnavailable("no reply")
+        return replies
 
     async def _check_action_server(self) -> None:
         """Raises RasaUnavailable while the action server is down (e.g. being restarted).

@@ -19,6 +19,7 @@ class RasaWithActions:
 
     def __init__(self, actions_up: bool) -> None:
         self.actions_up = actions_up
+        self.silent = False
         self.turns: list[str] = []
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -27,6 +28,8 @@ class RasaWithActions:
                 raise httpx.ConnectError("connection refused", request=request)
             return httpx.Response(200)
         self.turns.append(json.loads(request.content)["message"])
+        if self.silent:  # as Rasa answers when an action call failed during the turn
+            return httpx.Response(200, json=[])
         return httpx.Response(200, json=[{"recipient_id": "x", "text": "Chào bạn!"}])
 
 
@@ -56,3 +59,12 @@ async def test_action_server_down_gets_the_busy_reply_without_calling_rasa(redis
     replies = await pipeline_for(fake, redis).handle(message)
     assert [r.text for r in replies] == ["Chào bạn!"]
     assert fake.turns == ["xem thông tin của tôi"]
+
+
+async def test_a_turn_that_rasa_answers_with_nothing_gets_the_busy_reply(redis) -> None:  # type: ignore[no-untyped-def]
+    fake = RasaWithActions(actions_up=True)
+    fake.silent = True
+    message = InboundMessage("telegram:43", "xem thông tin của tôi", platform_message_id="m-2")
+    replies = await pipeline_for(fake, redis).handle(message)
+    assert "hệ thống đang bận" in replies[0].text
+    assert await redis.get("turn:telegram:43:m-2") is None
