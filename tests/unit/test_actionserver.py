@@ -76,13 +76,15 @@ def action_server(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     )
     (spec,) = [s for s in process_specs(settings) if s.name == "actions"]
     spec.env["DATABASE_URL"] = db_url
-    endpoints = yaml.safe_load(write_endpoints(settings).read_text())["action_endpoint"]
+    endpoints_file = write_endpoints(settings)
+    endpoints = yaml.safe_load(endpoints_file.read_text())["action_endpoint"]
     process = start(spec, tmp_path_factory.mktemp("actions") / "actions.log")
     try:
         yield ActionServer(url=settings.action_server_url, port=port, endpoints=endpoints)
     finally:
         process.terminate()
         process.wait(timeout=15)
+        endpoints_file.unlink()
 
 
 def start(spec: ProcessSpec, log: Path) -> subprocess.Popen[bytes]:
