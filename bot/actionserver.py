@@ -14,8 +14,10 @@ killing it leaves no worker behind holding the port.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import warnings
+from urllib.parse import urlsplit
 
 from sanic import Sanic, response
 from sanic.request import Request
@@ -24,7 +26,7 @@ from sanic.response import HTTPResponse
 from bot.logging import configure_logging
 from bot.settings import Settings, get_settings
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("bot.actionserver")  # also when run as __main__
 
 ACTIONS_PACKAGE = "actions"
 HEALTH_PATH = "/health"
@@ -67,15 +69,29 @@ def create_action_app(*, token: str, actions_package: str = ACTIONS_PACKAGE) -> 
     return app
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: cannot tell
+        return False
+
+
 def serve(settings: Settings) -> None:
     """Serves the action app in this process on the configured interface and port."""
-    from urllib.parse import urlsplit
-
     port = urlsplit(settings.action_server_url).port or 5055
     app = create_action_app(token=settings.action_server_token.get_secret_value())
-    logger.info("action server listening on %s:%s", settings.action_server_host, port)
+    host = settings.action_server_host
+    if not _is_loopback(host):
+        logger.warning(
+            "action server listening beyond loopback (%s): only Rasa's token keeps others out, "
+            "so firewall the port to Rasa's machine",
+            host,
+        )
+    logger.info("action server listening on %s:%s", host, port)
     app.prepare(
-        host=settings.action_server_host,
+        host=host,
         port=port,
         single_process=True,
         access_log=False,
