@@ -561,7 +561,8 @@ class Supervisor:
             pump.join(timeout=5)
 
     def _stop_children(self, grace_seconds: float) -> None:
-        running = [s.process for s in self.specs if s.process is not None]
+        # Reaped ones (returncode set) had their group killed when they were reaped.
+        running = [s.process for s in self.specs if s.process and s.process.returncode is None]
         for process in reversed(running):
             if not _has_exited(process):
                 _signal_group(process, signal.SIGTERM)
