@@ -16,13 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.ports import port_owners
 from bot.settings import PROJECT_ROOT
 from bot.supervisor import (
     ProcessSpec,
     RestartPolicy,
     Supervisor,
     exit_status,
-    port_owners,
 )
 from tests.e2e.conftest import free_port
 from tests.fakes.supervised import READY_LINE, child_argv
