@@ -3,9 +3,9 @@
 from bot.audit.models import AuditEvent
 from bot.consents.models import Consent
 from bot.db.base import Base
-from bot.delivery.models import ChannelIncident, ChannelToken
+from bot.delivery.models import ChannelIncident, ChannelToken, DeadJob
 from bot.handoff.models import HandoffRequest
-from bot.outbox.models import OutboxMessage
+from bot.outbound.models import OutboundMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.residents.models import Resident
 from bot.teams.models import Team, TeamWard
@@ -17,9 +17,10 @@ __all__ = [
     "ChannelIncident",
     "ChannelToken",
     "Consent",
+    "DeadJob",
     "HandoffRequest",
     "HealthDeclaration",
-    "OutboxMessage",
+    "OutboundMessage",
     "RequestStatusChange",
     "Resident",
     "Team",

@@ -1,4 +1,4 @@
-"""What the `hotline worker / telegram / zalo` commands run (async, one process each)."""
+"""What `hotline worker` runs (async, one process)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,7 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 async def run_worker() -> None:
-    """Runs the delivery worker and the team-notification (outbox) worker until SIGINT/SIGTERM."""
-    from bot.outbox.worker import run_worker as run_outbox_worker
-
+    """Runs the inbound job worker and the outbound worker until SIGINT/SIGTERM."""
     settings = get_settings()
     configure_logging(settings.log_level)
     if not settings.redis_url:
@@ -36,105 +34,9 @@ async def run_worker() -> None:
     rasa = RasaClient(settings)
     pipeline = ConversationPipeline(settings=settings, rasa=rasa, redis=redis)
     stop = _stop_on_signals()
-    outbox = asyncio.create_task(run_outbox_worker(settings=settings, stop=stop))
     try:
         async with delivery(settings=settings, redis=redis, pipeline=pipeline, run_worker=True):
-            logger.info("delivery worker running")
+            logger.info("workers running")
             await stop.wait()
     finally:
-        stop.set()
-        await outbox
         await rasa.aclose()
-
-
-async def set_telegram_webhook(url: str | None) -> str:
-    """Registers the webhook URL and secret with Telegram; returns the URL."""
-    from connectors.telegram.channel import make_bot
-
-    settings = get_settings()
-    if not settings.telegram_enabled or settings.telegram_webhook_secret is None:
-        raise SystemExit("Set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first.")
-    target = url or f"{settings.public_base_url.rstrip('/')}/webhooks/telegram"
-    bot, requests = make_bot(settings)
-    try:
-        await bot.set_webhook(
-            url=target,
-            secret_token=settings.telegram_webhook_secret.get_secret_value(),
-            allowed_updates=["message", "callback_query", "my_chat_member"],
-            max_connections=40,
-        )
-    finally:
-        for request in requests:
-            await request.shutdown()
-    return target
-
-
-async def poll_telegram(*, stop: asyncio.Event | None = None, timeout: int = 30) -> None:
-    """Long polling: the same parsing and queue as the webhook, plus the worker in process."""
-    from telegram.error import TelegramError
-
-    from connectors.telegram.channel import TelegramChannel
-    from connectors.telegram.parse import MalformedUpdate, parse_update
-    from connectors.telegram.webhook import queue_update
-
-    settings = get_settings()
-    configure_logging(settings.log_level)
-    if not settings.telegram_enabled:
-        raise SystemExit("Set TELEGRAM_BOT_TOKEN first.")
-    redis = get_redis()
-    rasa = RasaClient(settings)
-    pipeline = ConversationPipeline(settings=settings, rasa=rasa, redis=redis)
-    channel = TelegramChannel(settings=settings, redis=redis)
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        async with delivery(
-            settings=settings,
-            redis=redis,
-            pipeline=pipeline,
-            run_worker=True,
-            channels={"telegram": channel},
-        ) as running:
-            await channel.bot.delete_webhook()  # getUpdates does not work while one is set
-            offset = 0
-            logger.info("polling Telegram for updates")
-            while not stop.is_set():
-                try:
-                    updates = await channel.bot.get_updates(
-                        offset=offset,
-                        timeout=timeout,
-                        allowed_updates=["message", "callback_query", "my_chat_member"],
-                    )
-                except TelegramError as exc:  # network trouble: wait and poll again
-                    logger.warning("getUpdates failed: %s", type(exc).__name__)
-                    await asyncio.sleep(3)
-                    continue
-                for update in updates:
-                    offset = max(offset, update.update_id + 1)
-                    try:
-                        parsed = parse_update(
-                            update.to_dict(), bot_username=settings.telegram_bot_username
-                        )
-                    except MalformedUpdate:
-                        continue
-                    await queue_update(running.queue, parsed)
-    finally:
-        await rasa.aclose()
-
-
-async def refresh_zalo_token() -> str:
-    """Refreshes the Zalo pair now; returns the new expiry."""
-    from connectors.zalo.tokens import ZaloTokens, load_pair
-
-    settings = get_settings()
-    tokens = ZaloTokens(settings=settings)
-    try:
-        current = load_pair()
-        await tokens.access_token(rejected=current.access_token if current else None)
-    finally:
-        await tokens.aclose()
-    pair = load_pair()
-    return pair.expires_at.isoformat() if pair else "unknown"

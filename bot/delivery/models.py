@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, Timestamped, utcnow
@@ -17,6 +17,8 @@ class IncidentKind(StrEnum):
     UNDELIVERABLE = "undeliverable"  # retries used up
     REJECTED = "rejected"  # the platform refused the message itself
     TOKEN_REFRESH_FAILED = "token_refresh_failed"
+    AUTH_FAILED = "auth_failed"  # the platform refused our credentials: channel paused
+    JOB_FAILED = "job_failed"  # an inbound job failed every try: in the dead letters
 
 
 class ChannelIncident(Timestamped, Base):
@@ -46,3 +48,24 @@ class ChannelToken(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DeadJob(Timestamped, Base):
+    """An inbound job that failed every try (a poison job): kept for an operator to look at
+    and replay (`hotline jobs dead`, `hotline jobs replay`). The job holds the resident's
+    message, so it is personal data: erased with the conversation."""
+
+    __tablename__ = "dead_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64))  # its id in the Redis stream
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    job: Mapped[str] = mapped_column(Text)  # the job as queued (JSON)
+    error: Mapped[str] = mapped_column(String(300))  # the exception's type, never its text
+    attempts: Mapped[int] = mapped_column(Integer)
+    # Set by `hotline jobs replay`; the worker puts the job back on the stream and deletes it.
+    replay_requested_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )

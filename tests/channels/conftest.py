@@ -15,7 +15,8 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.conversations.rasa_client import RasaClient
 from bot.db import session as db_session
-from bot.delivery.models import ChannelIncident, ChannelToken
+from bot.delivery.models import ChannelIncident, ChannelToken, DeadJob
+from bot.outbound.models import OutboundMessage
 from bot.residents.models import Resident
 from bot.settings import Settings
 from tests.fakes import telegram_api, zalo_api
@@ -63,8 +64,8 @@ def settings(telegram_fake: FakeTelegramAPI, zalo_fake: FakeZaloAPI) -> Settings
         zalo_api_base_url=zalo_fake.url,
         zalo_oauth_base_url=zalo_fake.url,
         zalo_webhook_max_age_seconds=0,
-        delivery_backoff_base_seconds=0.01,
-        delivery_backoff_max_seconds=0.05,
+        outbound_backoff_base_seconds=0.01,
+        outbound_backoff_max_seconds=0.05,
         rasa_url="http://rasa.test",
     )
 
@@ -130,7 +131,7 @@ def committed_db(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[En
     monkeypatch.setattr(db_session, "get_sessionmaker", lambda: factory)
     yield engine
     with engine.begin() as conn:
-        for model in (ChannelIncident, ChannelToken, Resident):
+        for model in (ChannelIncident, ChannelToken, DeadJob, OutboundMessage, Resident):
             conn.execute(delete(model))
 
 

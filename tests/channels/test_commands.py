@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.delivery import commands
+from connectors.telegram import commands
 from tests.channels.conftest import TELEGRAM_SECRET, fixture, wait_for
 
 pytestmark = pytest.mark.usefixtures("committed_db")

@@ -13,8 +13,9 @@ from bot.conversations.messages import InboundMessage, OutboundReply
 from bot.conversations.pipeline import ConversationPipeline
 from bot.delivery.models import ChannelIncident
 from bot.delivery.queue import Job, JobQueue
-from bot.delivery.runtime import build_limiters
 from bot.delivery.worker import DeliveryWorker
+from bot.outbound.policy import RetryPolicy
+from bot.outbound.sender import OutboundSender
 from bot.residents.models import Resident
 from connectors.telegram.channel import TelegramChannel
 from tests.channels.conftest import drained, fixture, running_app, telegram_headers, wait_for
@@ -133,7 +134,7 @@ async def test_payloads_over_64_bytes_travel_as_a_digest(
     payload = "Tôi ở Phường Thạnh Mỹ Tây, Thành phố Hồ Chí Minh, gần chợ Bà Chiểu"
     channel = TelegramChannel(settings=settings, redis=redis)
     await channel.send(
-        conversation_id="telegram:1111111",
+        address="1111111",
         reply=OutboundReply("Chọn:", [ReplyButton("Đúng", payload)]),
         context={},
     )
@@ -163,9 +164,7 @@ async def test_photo_gets_the_text_only_reply(
 async def test_long_replies_are_split(settings, redis, rasa_client, telegram_fake):
     channel = TelegramChannel(settings=settings, redis=redis)
     try:
-        await channel.send(
-            conversation_id="telegram:5", reply=OutboundReply("chữ " * 2000), context={}
-        )
+        await channel.send(address="5", reply=OutboundReply("chữ " * 2000), context={})
     finally:
         await channel.aclose()
     parts = [c.params["text"] for c in telegram_fake.sent()]
@@ -186,8 +185,9 @@ async def _worker(settings, redis, rasa_client, sleeps=None):  # type: ignore[no
         settings=settings,
         queue=queue,
         pipeline=pipeline,
-        channels={"telegram": channel},
-        limiters=build_limiters(settings, redis),
+        sender=OutboundSender(
+            channels={"telegram": channel}, redis=redis, policy=RetryPolicy.from_settings(settings)
+        ),
         sleep=record,
     )
     return queue, channel, worker
