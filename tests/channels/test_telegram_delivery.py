@@ -264,3 +264,26 @@ async def test_a_dead_workers_job_is_taken_over(settings, redis, rasa_client, te
         await wait_for(lambda: len(telegram_fake.sent()) == 1)
         await drained(app.state.queue)
     assert len(telegram_fake.sent()) == 1
+
+
+async def test_a_button_press_in_a_group_is_answered(
+    settings, redis, rasa_client, telegram_fake, fake_rasa
+):
+    """A press in a team's group gets no turn, but Telegram's spinner must stop."""
+    press = fixture("telegram/callback_query.json")
+    press["update_id"] = 10077
+    press["callback_query"]["id"] = "group-press-1"
+    press["callback_query"]["message"]["chat"] = {
+        "id": -100777,
+        "type": "supergroup",
+        "title": "Tổ",
+    }
+    async with running_app(settings, redis, rasa_client) as (app, client):
+        response = await client.post("/webhooks/telegram", json=press, headers=telegram_headers())
+        assert response.status_code == 200
+        await wait_for(lambda: len(telegram_fake.sent()) == 1)
+        await drained(app.state.queue)
+    answered = telegram_fake.sent("answerCallbackQuery")
+    assert [c.params["callback_query_id"] for c in answered] == ["group-press-1"]
+    assert "nhắn riêng" in telegram_fake.sent()[0].params["text"]
+    assert fake_rasa.turns == []
