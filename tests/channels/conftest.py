@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -75,10 +76,16 @@ class FakeRasa:
 
     def __init__(self) -> None:
         self.turns: list[dict[str, Any]] = []
+        self.broken = False  # answers 200 with a body that is not REST channel output
+        self.hang_first = False  # the first turn never answers (until cancelled)
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
+    async def handler(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         self.turns.append(body)
+        if self.hang_first and len(self.turns) == 1:
+            await asyncio.Event().wait()
+        if self.broken:
+            return httpx.Response(200, json=["not a bot message"])
         text = body["message"]
         if text == "buttons":
             return httpx.Response(
