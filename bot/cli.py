@@ -321,7 +321,7 @@ def worker() -> None:
 
     Use it when the web app does not run them (WORKER_IN_PROCESS=false).
     """
-    from bot.delivery.commands import run_worker
+    from bot.worker import run_worker
 
     asyncio.run(run_worker())
 
@@ -332,8 +332,8 @@ def channels_incidents(
     limit: int = typer.Option(50, help="How many, newest first."),
 ) -> None:
     """Lists undeliverable replies, residents outside the reply window, token failures."""
+    from bot.channels.incidents import recent_incidents
     from bot.db.session import session_scope
-    from bot.delivery.service import recent_incidents
 
     with session_scope() as session:
         rows: list[dict[str, Any]] = [

@@ -1,9 +1,10 @@
 """Every model, imported in one place so Alembic and `create_all` see the whole schema."""
 
 from bot.audit.models import AuditEvent
+from bot.channels.models import ChannelIncident, ChannelToken
 from bot.consents.models import Consent
 from bot.db.base import Base
-from bot.delivery.models import ChannelIncident, ChannelToken, DeadJob
+from bot.delivery.models import DeadJob
 from bot.handoff.models import HandoffRequest
 from bot.outbound.models import OutboundMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange

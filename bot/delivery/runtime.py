@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from bot.channels.base import Channel
-from bot.channels.registry import build_channels
 from bot.conversations.pipeline import ConversationPipeline
 from bot.delivery.queue import JobQueue
 from bot.delivery.worker import DeliveryWorker
@@ -43,14 +42,13 @@ async def delivery(
     redis: aioredis.Redis,
     pipeline: ConversationPipeline,
     run_worker: bool,
-    channels: dict[str, Channel] | None = None,
+    channels: dict[str, Channel],
     events: DeliveryEvents | None = None,
 ) -> AsyncIterator[Delivery]:
-    """The queue, the channels and the sender, with the workers running when asked; closed on
-    exit."""
+    """The queue and the sender over the given channels (built by bot/channels/registry.py),
+    with the workers running when asked; the channels are closed on exit."""
     queue = JobQueue(redis, stream=settings.jobs_stream)
     await queue.ensure_group()
-    channels = channels if channels is not None else build_channels(settings, redis)
     sender = OutboundSender(
         channels=channels, redis=redis, policy=RetryPolicy.from_settings(settings)
     )

@@ -1,52 +1,15 @@
-"""Channel incidents, residents who cannot be reached, and the job queue's dead letters."""
+"""The inbound job queue's dead letters: kept, listed and replayed."""
 
 from __future__ import annotations
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.channels.incidents import record_incident
+from bot.channels.models import IncidentKind
 from bot.db.base import utcnow
-from bot.delivery.models import ChannelIncident, DeadJob, IncidentKind
+from bot.delivery.models import DeadJob
 from bot.delivery.queue import Job
-from bot.residents.models import Resident
-from bot.residents.service import get_or_create_resident
-
-
-def record_incident(
-    *,
-    session: Session,
-    channel: str,
-    kind: IncidentKind,
-    conversation_id: str | None = None,
-    code: str | None = None,
-    detail: str = "",
-) -> ChannelIncident:
-    """Records a channel problem for the admins (never with message text)."""
-    incident = ChannelIncident(
-        channel=channel,
-        kind=kind.value,
-        conversation_id=conversation_id,
-        code=code,
-        detail=detail[:300],
-    )
-    session.add(incident)
-    session.flush()
-    return incident
-
-
-def set_reachable(*, session: Session, conversation_id: str, reachable: bool) -> Resident:
-    """Marks whether the bot can message a resident (False after unfollow or a block)."""
-    resident = get_or_create_resident(session=session, conversation_id=conversation_id)
-    resident.reachable = reachable
-    session.flush()
-    return resident
-
-
-def recent_incidents(*, session: Session, limit: int = 100) -> list[ChannelIncident]:
-    """Returns the newest channel incidents first."""
-    return list(
-        session.scalars(select(ChannelIncident).order_by(ChannelIncident.id.desc()).limit(limit))
-    )
 
 
 def record_dead_job(

@@ -23,16 +23,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from bot.channels.incidents import set_reachable
 from bot.conversations.messages import OutboundReply
 from bot.conversations.pipeline import ConversationPipeline, unavailable_reply
 from bot.db.session import session_scope
 from bot.delivery.queue import Job, JobQueue
-from bot.delivery.service import (
-    forget_dead_jobs,
-    record_dead_job,
-    replays_requested,
-    set_reachable,
-)
+from bot.delivery.service import forget_dead_jobs, record_dead_job, replays_requested
 from bot.outbound.models import SkipReason
 from bot.outbound.policy import Action
 from bot.outbound.sender import Attempt, OutboundSender

@@ -19,7 +19,7 @@ from bot.channels.base import (
     RetryLater,
     Unreachable,
 )
-from bot.delivery.models import IncidentKind
+from bot.channels.models import IncidentKind
 from bot.outbound.models import SkipReason
 from bot.settings import Settings
 

@@ -16,10 +16,10 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.channels.base import Channel
+from bot.channels.incidents import record_incident, set_reachable
+from bot.channels.models import IncidentKind
 from bot.conversations.messages import OutboundReply
 from bot.db.session import session_scope
-from bot.delivery.models import IncidentKind
-from bot.delivery.service import record_incident, set_reachable
 from bot.outbound.models import SkipReason
 from bot.outbound.policy import Action, Decision, RetryPolicy, describe
 from bot.outbound.ratelimit import RateLimiter

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.channels.registry import webhook_routers
+from bot.channels.registry import build_channels, webhook_routers
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
 from bot.delivery.runtime import delivery
@@ -77,6 +77,7 @@ def create_app(
             redis=app_redis,
             pipeline=app.state.pipeline,
             run_worker=settings.worker_in_process,
+            channels=build_channels(settings, app_redis),
         ) as running:
             app.state.queue = running.queue
             app.state.channels = running.channels

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import or_, select, update
 
+from bot.channels.incidents import record_incident
+from bot.channels.models import ChannelToken, IncidentKind
 from bot.db.base import utcnow
 from bot.db.session import session_scope
-from bot.delivery.models import ChannelToken, IncidentKind
-from bot.delivery.service import record_incident
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

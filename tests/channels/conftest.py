@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import sessionmaker
 
+from bot.channels.models import ChannelIncident, ChannelToken
 from bot.conversations.rasa_client import RasaClient
 from bot.db import session as db_session
-from bot.delivery.models import ChannelIncident, ChannelToken, DeadJob
+from bot.delivery.models import DeadJob
 from bot.outbound.models import OutboundMessage
 from bot.residents.models import Resident
 from bot.settings import Settings

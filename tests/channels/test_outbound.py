@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.channels.base import SendRate
+from bot.channels.models import ChannelIncident
 from bot.conversations.messages import OutboundReply
 from bot.db.base import utcnow
-from bot.delivery.models import ChannelIncident
 from bot.outbound.events import DeliveryEvents, DeliveryStateChanged
 from bot.outbound.models import OutboundMessage, OutboundStatus, SkipReason
 from bot.outbound.policy import RetryPolicy

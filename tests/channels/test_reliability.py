@@ -12,10 +12,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from bot.channels.models import ChannelIncident
 from bot.cli import app as cli
 from bot.conversations.messages import InboundMessage
 from bot.conversations.pipeline import ConversationPipeline
-from bot.delivery.models import ChannelIncident, DeadJob
+from bot.delivery.models import DeadJob
 from bot.delivery.queue import Job, JobQueue
 from bot.delivery.worker import JOB_MAX_ATTEMPTS, DeliveryWorker
 from bot.outbound.models import OutboundMessage

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.channels.models import ChannelIncident
 from bot.conversations.messages import InboundMessage, OutboundReply
 from bot.conversations.pipeline import ConversationPipeline
-from bot.delivery.models import ChannelIncident
 from bot.delivery.queue import Job, JobQueue
 from bot.delivery.worker import DeliveryWorker
 from bot.outbound.policy import RetryPolicy

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.channels.base import OutsideWindow
+from bot.channels.models import ChannelIncident
 from bot.conversations.messages import OutboundReply, ReplyButton
 from bot.db.base import utcnow
-from bot.delivery.models import ChannelIncident
 from bot.residents.models import Resident
 from connectors.zalo.channel import ZaloChannel
 from connectors.zalo.tokens import TokenPair, TokenUnavailable, ZaloTokens, load_pair, save_pair

@@ -1,4 +1,4 @@
-"""What `hotline worker` runs (async, one process)."""
+"""`hotline worker`: the workers in a process of their own (inbound jobs, outbound messages)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+from bot.channels.registry import build_channels
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
 from bot.delivery.runtime import delivery
@@ -35,7 +36,13 @@ async def run_worker() -> None:
     pipeline = ConversationPipeline(settings=settings, rasa=rasa, redis=redis)
     stop = _stop_on_signals()
     try:
-        async with delivery(settings=settings, redis=redis, pipeline=pipeline, run_worker=True):
+        async with delivery(
+            settings=settings,
+            redis=redis,
+            pipeline=pipeline,
+            run_worker=True,
+            channels=build_channels(settings, redis),
+        ):
             logger.info("workers running")
             await stop.wait()
     finally:
