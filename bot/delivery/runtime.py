@@ -61,7 +61,7 @@ async def delivery(
             if await sender.pauses.resume(name):
                 logger.warning("%s was paused after a refused token; trying it again", name)
         result.worker = DeliveryWorker(
-            settings=settings, queue=queue, pipeline=pipeline, sender=sender
+            settings=settings, queue=queue, pipeline=pipeline, sender=sender, events=result.events
         )
         result.outbound = OutboundWorker(sender=sender, events=result.events)
         result.tasks = [

@@ -29,6 +29,7 @@ from bot.conversations.pipeline import ConversationPipeline, unavailable_reply
 from bot.db.session import session_scope
 from bot.delivery.queue import Job, JobQueue
 from bot.delivery.service import forget_dead_jobs, record_dead_job, replays_requested
+from bot.outbound.events import DeliveryEvents, DeliveryStateChanged
 from bot.outbound.models import SkipReason
 from bot.outbound.policy import Action
 from bot.outbound.sender import Attempt, OutboundSender
@@ -58,19 +59,23 @@ class ChannelNotConfigured(RuntimeError):
 
 def _dead_letter_replies(
     entry_id: str, job: Job, replies: list[tuple[str, OutboundReply]], error: str
-) -> None:
+) -> list[DeliveryStateChanged]:
     with session_scope() as session:
-        for index, reply in replies:
-            dead_letter(
-                session=session,
-                channel=job.channel,
-                address=_address(job.conversation_id),
-                reply=reply,
-                kind=BOT_REPLY,
-                conversation_id=job.conversation_id,
-                dedupe_key=f"job:{entry_id}:{index}",
-                error=error,
+        return [
+            DeliveryStateChanged.of(
+                dead_letter(
+                    session=session,
+                    channel=job.channel,
+                    address=_address(job.conversation_id),
+                    reply=reply,
+                    kind=BOT_REPLY,
+                    conversation_id=job.conversation_id,
+                    dedupe_key=f"job:{entry_id}:{index}",
+                    error=error,
+                )
             )
+            for index, reply in replies
+        ]
 
 
 def _record_dead_job(entry_id: str, job: Job, error: str, attempts: int) -> None:
@@ -88,12 +93,14 @@ class DeliveryWorker:
         queue: JobQueue,
         pipeline: ConversationPipeline,
         sender: OutboundSender,
+        events: DeliveryEvents | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         self._settings = settings
         self._queue = queue
         self._pipeline = pipeline
         self._sender = sender
+        self._events = events or DeliveryEvents()
         self._sleep = sleep
         self.consumer = f"worker-{uuid.uuid4().hex[:8]}"
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
@@ -277,9 +284,10 @@ class DeliveryWorker:
                     Action.PAUSE,
                 ):
                     rest = [(f"{dead_key}{i}", r) for i, r in replies[position:]]
-                    await asyncio.to_thread(
+                    for event in await asyncio.to_thread(
                         _dead_letter_replies, entry_id, job, rest, result.error or "-"
-                    )
+                    ):
+                        await self._events.publish(event)
                 return
 
     @staticmethod

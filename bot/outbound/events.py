@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
 
+from bot.outbound.models import OutboundMessage
+
 logger = logging.getLogger(__name__)
 
 PUBSUB_CHANNEL = "hotline:outbound:events"
@@ -29,6 +31,19 @@ class DeliveryStateChanged:
     conversation_id: str | None = None
     skip_reason: str | None = None
     attempts: int = 0
+
+    @classmethod
+    def of(cls, message: OutboundMessage) -> DeliveryStateChanged:
+        """The event for a row's current state."""
+        return cls(
+            message_id=message.id,
+            status=str(message.status),
+            kind=message.kind,
+            channel=message.channel,
+            conversation_id=message.conversation_id,
+            skip_reason=message.skip_reason,
+            attempts=message.attempts,
+        )
 
     def dumps(self) -> str:
         return json.dumps(asdict(self))

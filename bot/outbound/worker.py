@@ -171,17 +171,7 @@ class OutboundWorker:
                 row = record_attempt(
                     session=session, claimed=claimed, attempt=attempt, now=self._now()
                 )
-                if row is None:
-                    return None
-                return DeliveryStateChanged(
-                    message_id=row.id,
-                    status=row.status,
-                    kind=row.kind,
-                    channel=row.channel,
-                    conversation_id=row.conversation_id,
-                    skip_reason=row.skip_reason,
-                    attempts=row.attempts,
-                )
+                return DeliveryStateChanged.of(row) if row is not None else None
 
         sent = failed = 0
         for claimed in await asyncio.to_thread(claim):

@@ -177,9 +177,12 @@ async def test_a_refused_bot_token_dead_letters_the_reply_instead_of_retrying(
     telegram_fake.fail_next(401, times=50)
     runner = CliRunner()
     async with running_app(settings, redis, rasa_client) as (app, client):
+        seen: list = []
+        app.state.delivery_events.subscribe(seen.append)  # as the console will
         body = fixture("telegram/text_message.json")
         await client.post("/webhooks/telegram", json=body, headers=telegram_headers())
         await drained(app.state.queue)
+        assert [(e.kind, e.status) for e in seen] == [("bot_reply", "dead")]
         assert len(telegram_fake.failures) == 49  # one try, not DELIVERY attempts × replies
 
         with Session(committed_db) as session:
@@ -200,4 +203,6 @@ async def test_a_refused_bot_token_dead_letters_the_reply_instead_of_retrying(
         replayed = runner.invoke(cli, ["outbound", "replay", "--all-dead"])
         assert replayed.exit_code == 0 and "1 message" in replayed.output
         await wait_for(lambda: len(telegram_fake.sent()) == 1)
+        await wait_for(lambda: len(seen) == 2)
+        assert (seen[1].message_id, seen[1].status) == (letter.id, "sent")
     assert telegram_fake.sent()[0].params["text"] == "Đã nhận: xin chao"
