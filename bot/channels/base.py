@@ -89,9 +89,10 @@ class Channel(Protocol):
 @dataclass(frozen=True)
 class ChannelPlugin:
     """What a connector brings: how to build its channel from the settings (None when its
-    credentials are unset), its webhook route and its `hotline <name> …` commands."""
+    credentials are unset), its webhook route (a function, so that the CLI does not import
+    the web stack) and its `hotline <name> …` commands."""
 
     name: str
     build: Callable[[Settings, aioredis.Redis], Channel | None]
-    router: APIRouter | None = None
+    router: Callable[[], APIRouter] | None = None
     cli: typer.Typer | None = None

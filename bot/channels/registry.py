@@ -6,14 +6,19 @@ channel is one line in CHANNELS (its connector provides a ChannelPlugin).
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
+from typing import TYPE_CHECKING
+
 import typer
-from fastapi import APIRouter
 
 from bot.channels.base import Channel, ChannelPlugin
-from bot.settings import Settings
 from connectors.telegram.plugin import PLUGIN as TELEGRAM
 from connectors.zalo.plugin import PLUGIN as ZALO
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+    from fastapi import APIRouter
+
+    from bot.settings import Settings
 
 CHANNELS: tuple[ChannelPlugin, ...] = (
     TELEGRAM,
@@ -29,7 +34,7 @@ def build_channels(settings: Settings, redis: aioredis.Redis) -> dict[str, Chann
 
 def webhook_routers() -> list[APIRouter]:
     """The channels' webhook routes, for the web app."""
-    return [plugin.router for plugin in CHANNELS if plugin.router is not None]
+    return [plugin.router() for plugin in CHANNELS if plugin.router is not None]
 
 
 def command_groups() -> dict[str, typer.Typer]:
