@@ -25,6 +25,10 @@ def set_webhook(
 @app.command("poll")
 def poll() -> None:
     """Long polling for a local run without a public URL (removes the webhook); Ctrl-C stops."""
-    from connectors.telegram.commands import poll_telegram
+    from connectors.telegram.commands import TokenRefused, poll_telegram
 
-    asyncio.run(poll_telegram())  # stops on SIGINT/SIGTERM itself
+    try:
+        asyncio.run(poll_telegram())  # stops on SIGINT/SIGTERM itself
+    except TokenRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None

@@ -39,9 +39,18 @@ async def set_telegram_webhook(url: str | None) -> str:
     return target
 
 
+class TokenRefused(RuntimeError):
+    """Telegram refused the bot token: polling again would fail the same way, for ever."""
+
+
+def _refused() -> TokenRefused:
+    logger.error("Telegram refused TELEGRAM_BOT_TOKEN (401/404): polling stopped")
+    return TokenRefused("Telegram refused the bot token (401/404): check TELEGRAM_BOT_TOKEN.")
+
+
 async def poll_telegram(*, stop: asyncio.Event | None = None, timeout: int = 30) -> None:
     """Long polling: the same parsing and queue as the webhook, plus the workers in process."""
-    from telegram.error import TelegramError
+    from telegram.error import InvalidToken, TelegramError
 
     from connectors.telegram.channel import TelegramChannel
     from connectors.telegram.parse import MalformedUpdate, parse_update
@@ -68,7 +77,10 @@ async def poll_telegram(*, stop: asyncio.Event | None = None, timeout: int = 30)
             run_worker=True,
             channels={"telegram": channel},
         ) as running:
-            await channel.bot.delete_webhook()  # getUpdates does not work while one is set
+            try:
+                await channel.bot.delete_webhook()  # getUpdates does not work while one is set
+            except InvalidToken:
+                raise _refused() from None
             offset = 0
             logger.info("polling Telegram for updates")
             while not stop.is_set():
@@ -76,6 +88,8 @@ async def poll_telegram(*, stop: asyncio.Event | None = None, timeout: int = 30)
                     updates = await channel.bot.get_updates(
                         offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES
                     )
+                except InvalidToken:  # polling again would fail the same way, for ever
+                    raise _refused() from None
                 except TelegramError as exc:  # network trouble: wait and poll again
                     logger.warning("getUpdates failed: %s", type(exc).__name__)
                     await asyncio.sleep(3)
