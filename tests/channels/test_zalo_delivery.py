@@ -257,3 +257,26 @@ async def test_a_number_answers_the_last_choices_only(settings, redis, zalo_fake
     await channel.send(address=USER, reply=question, context={"job_id": "2-0"})
     assert await resolve_choice(redis, conversation, "2") is None
     await channel.aclose()
+
+
+async def test_a_refused_refresh_token_pauses_zalo_instead_of_retrying(
+    settings, redis, rasa_client, zalo_fake, committed_db
+):
+    """The stored pair expired and Zalo refuses its refresh token: every send would fail the
+    same way, so the channel is paused with an alert and the replies wait as dead letters."""
+    from bot.outbound.models import OutboundMessage
+
+    save_pair(_fresh_pair(refresh="refresh-revoked", hours=0))
+    async with running_app(settings, redis, rasa_client) as (app, client):
+        for n in range(2):
+            await _post(
+                client, _event("user_send_text", message={"text": f"tin {n}", "msg_id": f"a{n}"})
+            )
+        await drained(app.state.queue)
+    assert zalo_fake.sent == []
+    assert zalo_fake.refresh_calls == 1  # one refused refresh, not one per reply and retry
+    with Session(committed_db) as session:
+        kinds = sorted(session.scalars(select(ChannelIncident.kind)))
+        assert kinds == ["auth_failed", "token_refresh_failed"]
+        letters = session.scalars(select(OutboundMessage)).all()
+        assert [(m.kind, m.status) for m in letters] == [("bot_reply", "dead")] * 2
