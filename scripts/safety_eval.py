@@ -1,0 +1,67 @@
+"""Recall and false-alarm rate of the emergency safety layer, by style and by category.
+
+    .venvs/app/bin/python scripts/safety_eval.py [--set tests/safety] [--heldout] [--show-errors]
+
+Reads `emergencies.yml` and `near_misses.yml` (or, with --heldout, the `heldout_*.yml` pair
+written after the rules) and prints one table. Exits 1 below recall 0.99 or above 1 % false
+alarms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.safety.evaluation import STYLES, Report, Tally, evaluate  # noqa: E402
+
+MIN_RECALL = 0.99
+MAX_FALSE_ALARMS = 0.01
+
+
+def _row(name: str, recall: Tally | None, false_alarms: Tally | None) -> str:
+    def cell(t: Tally | None) -> str:
+        return f"{t.rate:6.3f} ({t.fired:3d}/{t.total:3d})" if t else " " * 16
+
+    return f"{name:<14} {cell(recall)}   {cell(false_alarms)}"
+
+
+def print_report(report: Report, *, show_errors: bool) -> None:
+    print(f"{'':<14} {'recall':<16}   {'false alarms':<16}")
+    for key in ("all", *STYLES):
+        print(_row(key, report.recall.get(key), report.false_alarms.get(key)))
+    groups = sorted(
+        {k for k in (*report.recall, *report.false_alarms) if k.startswith("/")}
+    )
+    print("by category (emergencies) / resembling topic (near-misses):")
+    for key in groups:
+        print(_row(key[1:], report.recall.get(key), report.false_alarms.get(key)))
+    if show_errors:
+        print("\nmissed emergencies:")
+        print("\n".join(f"  {e}" for e in report.recall["all"].examples) or "  none")
+        print("false alarms:")
+        print("\n".join(f"  {e}" for e in report.false_alarms["all"].examples) or "  none")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", type=Path, default=Path("tests/safety"))
+    parser.add_argument("--heldout", action="store_true", help="the held-out pair")
+    parser.add_argument("--show-errors", action="store_true")
+    args = parser.parse_args()
+    prefix = "heldout_" if args.heldout else ""
+    report = evaluate(
+        args.set / f"{prefix}emergencies.yml", args.set / f"{prefix}near_misses.yml"
+    )
+    print_report(report, show_errors=args.show_errors)
+    ok = (
+        report.recall["all"].rate >= MIN_RECALL
+        and report.false_alarms["all"].rate <= MAX_FALSE_ALARMS
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
