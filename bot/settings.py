@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     supervisor_backoff_base_seconds: float = 1.0
     supervisor_backoff_max_seconds: float = 30.0
 
+    # The hotline staff's Telegram group: told at once when an emergency cannot be put in the
+    # staff queue (database down). Empty: such failures are only logged at ERROR.
+    staff_telegram_chat_id: str = ""
+
     content_dir: Path = PROJECT_ROOT / "data" / "content"
     max_message_chars: int = 2000
 

@@ -32,9 +32,7 @@ def print_report(report: Report, *, show_errors: bool) -> None:
     print(f"{'':<14} {'recall':<16}   {'false alarms':<16}")
     for key in ("all", *STYLES):
         print(_row(key, report.recall.get(key), report.false_alarms.get(key)))
-    groups = sorted(
-        {k for k in (*report.recall, *report.false_alarms) if k.startswith("/")}
-    )
+    groups = sorted({k for k in (*report.recall, *report.false_alarms) if k.startswith("/")})
     print("by category (emergencies) / resembling topic (near-misses):")
     for key in groups:
         print(_row(key[1:], report.recall.get(key), report.false_alarms.get(key)))
@@ -52,9 +50,7 @@ def main() -> int:
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args()
     prefix = "heldout_" if args.heldout else ""
-    report = evaluate(
-        args.set / f"{prefix}emergencies.yml", args.set / f"{prefix}near_misses.yml"
-    )
+    report = evaluate(args.set / f"{prefix}emergencies.yml", args.set / f"{prefix}near_misses.yml")
     print_report(report, show_errors=args.show_errors)
     ok = (
         report.recall["all"].rate >= MIN_RECALL

@@ -13,11 +13,12 @@ import re
 
 import redis.asyncio as aioredis
 
-from bot.content.service import ContentError, fact
 from bot.conversations.messages import InboundMessage, Location, OutboundReply, ReplyButton
 from bot.conversations.rasa_client import RasaClient, RasaUnavailable
+from bot.handoff.emergency import answer_emergency, emergency_number
 from bot.places.nearest import nearest_ward
 from bot.residents.service import check_conversation_id
+from bot.safety import detect_emergency
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -26,13 +27,6 @@ DEDUPE_TTL_SECONDS = 24 * 3600
 # Button payload of "that is not my ward" after a shared location; answered here, not by Rasa.
 LOCATION_WRONG_PAYLOAD = "/location_wrong"
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _emergency_number() -> str:
-    try:
-        return fact("hotlines.emergency.number")
-    except ContentError:
-        return "115"
 
 
 def empty_message_reply() -> OutboundReply:
@@ -57,7 +51,7 @@ def text_only_reply() -> OutboundReply:
 def unavailable_reply() -> OutboundReply:
     return OutboundReply(
         "Xin lỗi, hệ thống đang bận nên chưa trả lời được. Bạn vui lòng nhắn lại sau ít phút. "
-        f"Nếu nguy hiểm đến tính mạng, hãy gọi ngay {_emergency_number()}."
+        f"Nếu nguy hiểm đến tính mạng, hãy gọi ngay {emergency_number()}."
     )
 
 
@@ -152,6 +146,14 @@ class ConversationPipeline:
             return [text_only_reply() if message.attachments else empty_message_reply()]
         if len(text) > self._settings.max_message_chars:
             return [too_long_reply(self._settings.max_message_chars)]
+        # Emergencies never depend on the classifier: rules first, 115 first, also mid-form.
+        if (category := detect_emergency(text).category) is not None:
+            return await answer_emergency(
+                settings=self._settings,
+                conversation_id=message.conversation_id,
+                category=category,
+                active_form=await self._rasa.active_form(message.conversation_id),
+            )
         return await self._rasa.send(
             conversation_id=message.conversation_id, text=text, metadata=message.metadata
         )

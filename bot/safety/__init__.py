@@ -4,6 +4,6 @@
 message (in the middle of a form too) and the Rasa action can call it again.
 """
 
-from bot.safety.detector import Category, SafetyResult, detect_emergency
+from bot.safety.detector import CONFIRM_PAYLOAD, Category, SafetyResult, detect_emergency
 
-__all__ = ["Category", "SafetyResult", "detect_emergency"]
+__all__ = ["CONFIRM_PAYLOAD", "Category", "SafetyResult", "detect_emergency"]

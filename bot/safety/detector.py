@@ -35,6 +35,11 @@ class Category(StrEnum):
     CHEST_PAIN = "chest_pain"
     SUICIDE = "suicide"
     LOW_SPO2 = "low_spo2"
+    CONFIRMED = "confirmed"  # the resident pressed "yes, in danger" after the bot's check
+
+
+# The button payload of that answer (see actions/handoff.py): an emergency without any words.
+CONFIRM_PAYLOAD = "/emergency"
 
 
 @dataclass(frozen=True)
@@ -229,7 +234,7 @@ _SPO2 = re.compile(
     r"(?P<number>\d{2,3})(?:[.,]\d)?\s*(?:%|phần trăm|phan tram|pt)?(?!\d)"
 )
 _SPO2_BELOW = re.compile(
-    rf"(?<!\w)(?:dưới|duoi|<|chỉ còn dưới|chi con duoi|không tới|khong toi|chưa tới|chua toi)\W*$"
+    r"(?<!\w)(?:dưới|duoi|<|chỉ còn dưới|chi con duoi|không tới|khong toi|chưa tới|chua toi)\W*$"
 )
 _SPO2_DROPPING = _compile(
     "(spo2|sp02|spo 2|oxy máu|chỉ số oxy|oxy) ~ (tụt|giảm|xuống|thấp) ~ (quá|nhanh|mạnh|liên tục|"
@@ -405,21 +410,21 @@ def _low_spo2(sentence: str) -> bool:
             continue
         if _OXYGEN_SUPPLY.search(sentence[: m.end()]) and not m.group(0).startswith("sp"):
             continue
-        if _SPO2_BELOW.search(sentence[: m.start("number")]):
-            # "spo2 dưới 94 có nguy hiểm không" is a threshold; "spo2 mẹ tôi dưới 90 rồi" a reading
-            if _INFO.search(sentence) or _HYPOTHETICAL_BEFORE.search(sentence[: m.start()]):
-                continue
+        # "spo2 dưới 94 có nguy hiểm không" is a threshold; "spo2 mẹ tôi dưới 90 rồi" a reading.
+        if _SPO2_BELOW.search(sentence[: m.start("number")]) and (
+            _INFO.search(sentence) or _HYPOTHETICAL_BEFORE.search(sentence[: m.start()])
+        ):
+            continue
         if _HYPOTHETICAL_BEFORE.search(sentence[: m.start()]) and not _URGENT.search(sentence):
             continue
         return True
-    for m in _SPO2_DROPPING.finditer(sentence):
-        if _is_happening(sentence, m.span()):
-            return True
-    return False
+    return any(_is_happening(sentence, m.span()) for m in _SPO2_DROPPING.finditer(sentence))
 
 
 def detect_emergency(text: str) -> SafetyResult:
     """Returns the kind of life-threatening situation the message describes, if any."""
+    if text.strip() == CONFIRM_PAYLOAD:
+        return SafetyResult(Category.CONFIRMED)
     # Punctuation apart, so "trc," and "r." are expanded like "trc" and "r".
     normalized = normalize(_PUNCTUATION.sub(r" \g<0> ", text[:4000]))
     for sentence in _sentences(normalized):

@@ -42,7 +42,10 @@ def load_set(path: Path) -> dict[str, dict[str, list[str]]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or set(data) - set(STYLES):
         raise ValueError(f"{path.name}: top level must be the styles {STYLES}")
-    return {style: {str(k): [str(m) for m in v] for k, v in groups.items()} for style, groups in data.items()}
+    return {
+        style: {str(k): [str(m) for m in v] for k, v in groups.items()}
+        for style, groups in data.items()
+    }
 
 
 def _tally(
