@@ -1,9 +1,11 @@
 """Recall and false-alarm rate of the emergency safety layer, by style and by category.
 
-    .venvs/app/bin/python scripts/safety_eval.py [--set tests/safety] [--heldout] [--show-errors]
+    .venvs/app/bin/python scripts/safety_eval.py [--set tests/safety] [--prefix heldout2_]
+        [--show-errors]
 
-Reads `emergencies.yml` and `near_misses.yml` (or, with --heldout, the `heldout_*.yml` pair
-written after the rules) and prints one table. Exits 1 below recall 0.99 or above 1 % false
+Reads `<prefix>emergencies.yml` and `<prefix>near_misses.yml` from the set folder (no prefix:
+the development pair; `heldout_`, `heldout2_`: pairs written after the rules) and prints one
+table. Exits 1 below recall 0.99 or above 1 % false
 alarms.
 """
 
@@ -46,10 +48,10 @@ def print_report(report: Report, *, show_errors: bool) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=Path("tests/safety"))
-    parser.add_argument("--heldout", action="store_true", help="the held-out pair")
+    parser.add_argument("--prefix", default="", help="which pair: '', heldout_, heldout2_")
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args()
-    prefix = "heldout_" if args.heldout else ""
+    prefix = args.prefix
     report = evaluate(args.set / f"{prefix}emergencies.yml", args.set / f"{prefix}near_misses.yml")
     print_report(report, show_errors=args.show_errors)
     ok = (

@@ -101,6 +101,7 @@ _RULES: dict[Category, re.Pattern[str]] = {
         _NEG + " (tỉnh|tỉnh lại|cử động|nhúc nhích)( gì)?( nữa)?",
         "nằm (im|bất động) ~ " + _NEG + " (cử động|nhúc nhích|trả lời|thở)",
         "bất động",
+        "(không|chẳng) (còn )?biết gì( nữa)?",
         "(ngừng|đứng|ngưng) tim",
         "tim (ngừng|ngưng) đập",
         "(đuối nước|chết đuối|điện giật)",
@@ -114,6 +115,7 @@ _RULES: dict[Category, re.Pattern[str]] = {
         _NEG + " (còn )?thở( được| nổi)?( nữa)?",
         "(hụt|hết|đứt) hơi",
         "(ngộp|ngạt|nghẹt|nghẹn) thở",
+        "thở (rất |quá |khá )?khó( khăn)?",
         "(tức|nặng) ngực (khó|không) thở",
         "hóc (xương|dị vật|hạt|kẹo|đồ chơi|thức ăn|đồ ăn)",
         "(mắc|bị) nghẹn",
@@ -165,6 +167,7 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "đột quỵ",
         "tai biến( mạch máu não)?",
         "(không|chẳng) (nhấc|cầm|giơ) (được )?(tay|chân)",
+        "(tay|chân) (trái|phải)? ~ (không|chẳng) (nhấc|cầm|giơ|cử động) (được|nổi)",
     ),
     Category.CHEST_PAIN: _compile(
         "(đau|tức|nhói|thắt|nặng) (ngực|tim|lồng ngực)",
@@ -251,9 +254,9 @@ _NEGATED_BEFORE = re.compile(
 )
 _WELL = "(hết|đỡ|khỏi|khỏe|ổn|bình thường|bt|tỉnh lại|tỉnh rồi|hồi phục|dứt|qua khỏi)"
 _RESOLVED_AFTER = _compile(
-    "(nay|giờ|bây giờ|hiện tại|hiện giờ|sau đó|lúc sau|một lúc sau|giờ thì|đến nay|nhưng|mà) ~ "
-    "(đã )?" + _WELL,
-    "(đã|được) (đỡ|khỏi|ổn|khỏe|hết)",
+    "(nay|giờ|bây giờ|hiện tại|hiện giờ|sau đó|lúc sau|một lúc sau|giờ thì|đến nay|nhưng|mà)"
+    r"(?:\W+\w+){0,5}\W+(đã )?" + _WELL,
+    "(đã|được) (=đỡ|khỏi|ổn|khỏe|hết)",  # "được đồ" typed plain is not "được đỡ"
     "(đỡ|khỏi|ổn|khỏe) (rồi|hẳn|nhiều)",
     "tỉnh lại rồi",
     "tỉnh (ngay|liền|lại) (rồi|sau đó)",
@@ -298,10 +301,19 @@ _NOW = _compile(
     "tái phát",
     "trở lại",
 )
+# Long-standing or habitual, not happening now: "tai biến 5 năm nay", "hay khó thở khi leo dốc".
+_CHRONIC = _compile(
+    r"\d+ (năm|tháng|tuần) (nay|rồi)",
+    "(mấy|nhiều|vài) (năm|tháng) (nay|rồi)",
+    "lâu (năm|nay)",
+    "(nằm|một) (một|1) chỗ",
+    "di chứng",
+    "(hay|thường|hay bị|thường bị|thỉnh thoảng|đôi khi|mỗi khi|mỗi lần)",
+)
 _HYPOTHETICAL_BEFORE = re.compile(
     _rule(
         "(nếu|lỡ|giả sử|giả dụ|trường hợp|phòng khi|khi nào|phòng chống|phòng ngừa|phòng tránh|"
-        "để không|để khỏi|sợ bị|lo bị|ngừa|tránh bị|tránh)"
+        "để không|để khỏi|sợ bị|lo bị|ngừa|tránh bị|tránh|khi thấy|khi gặp)"
     )
     + r"(?:\W+\w+){0,6}\W*$"
 )
@@ -333,6 +345,8 @@ _INFO = _compile(
     "(ngành|khoa|bác sĩ|bệnh viện|phòng khám) ~ (chuyên|chữa|điều trị|khám)",
     "học (về|sơ cứu|cách)",
     "tập huấn",
+    "bao lâu",
+    "(làm|lm) (gì|sao) khi",
     "trẻ (em|nhỏ)? (bị|có|mà)",
     "(người|bệnh nhân|ai|người ta|ai đó|một người|người bệnh) (bị|có|mà)",
 )
@@ -393,6 +407,8 @@ def _is_happening(sentence: str, span: tuple[int, int]) -> bool:
     if _PAST.search(sentence) and not _NOW.search(sentence):
         return False
     urgent = bool(_URGENT.search(sentence) or _DONE_NOW.search(after))
+    if _CHRONIC.search(sentence) and not urgent:
+        return False
     if _HYPOTHETICAL_BEFORE.search(before) and not _URGENT.search(after):
         return False
     info = [m.start() for m in _INFO.finditer(sentence)]
