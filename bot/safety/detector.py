@@ -116,6 +116,7 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "(hụt|hết|đứt) hơi",
         "(ngộp|ngạt|nghẹt|nghẹn) thở",
         "thở (rất |quá |khá )?khó( khăn)?",
+        "(thở|cánh mũi) phập phồng",
         "(tức|nặng) ngực (khó|không) thở",
         "hóc (xương|dị vật|hạt|kẹo|đồ chơi|thức ăn|đồ ăn)",
         "(mắc|bị) nghẹn",
@@ -220,7 +221,8 @@ _VETO = _compile(
     "thuốc (động kinh|chống co giật)",
     "(máu|huyết) (nhiều|ít) (không|hông)",
     "vụ tự (tử|sát)",
-    "(phim|truyện|bài hát|tiểu thuyết|bài báo|tin tức|báo) ~ (tự tử|tự sát|muốn chết)",
+    "(phim|truyện|bài hát|tiểu thuyết|bài báo|tin tức|báo|cảnh)"
+    r"(?:\W+\w+){0,6}\W+(tự (tử|sát)|(muốn|mún) chết)",
     "(đói|nóng|lạnh|mệt|sợ|cười|ngứa|nhớ|thèm|ghét|ngại|quê|mắc cỡ|xấu hổ|tức|sướng|vui|"
     "ngon|ngầu|đẹp|bực|buồn ngủ|buồn cười|mắc cười|đau|nhức|khát|ngán|chán học|ồn|nắng|"
     "hồi hộp|run) ~ (muốn|mún|thèm|gần) chết",
@@ -273,7 +275,7 @@ _PAST = _compile(
     "lúc (trước|nhỏ|bé)",
     "trước (đây|kia)",
     "ngày (xưa|trước)",
-    "(đã )?từng",
+    "(đã )?từng (bị|có|gặp|mắc|lên|phải)",
     "tiền sử",
     "mấy (năm|tháng|tuần|bữa) (trước|rồi)",
     "bữa (trước|hổm|kia)",
@@ -306,6 +308,7 @@ _CHRONIC = _compile(
     r"\d+ (năm|tháng|tuần) (nay|rồi)",
     "(mấy|nhiều|vài) (năm|tháng) (nay|rồi)",
     "lâu (năm|nay)",
+    r"(nhiều|bao|vài|hơn \d+|\d+) năm",
     "(nằm|một) (một|1) chỗ",
     "di chứng",
     "(hay|thường|hay bị|thường bị|thỉnh thoảng|đôi khi|mỗi khi|mỗi lần)",

@@ -82,3 +82,10 @@ def test_gate_over_the_development_set() -> None:
         assert report.recall[style].total >= 50 and report.false_alarms[style].total >= 100
     assert report.recall["all"].rate >= 0.99, report.recall["all"].examples
     assert report.false_alarms["all"].rate <= 0.01, report.false_alarms["all"].examples
+
+
+@pytest.mark.parametrize("prefix", ["heldout_", "heldout2_"])
+def test_gate_over_the_earlier_held_out_sets_once_the_rules_learnt_from_them(prefix: str) -> None:
+    report = evaluate(SETS / f"{prefix}emergencies.yml", SETS / f"{prefix}near_misses.yml")
+    assert report.recall["all"].rate >= 0.99, report.recall["all"].examples
+    assert report.false_alarms["all"].rate <= 0.01, report.false_alarms["all"].examples
