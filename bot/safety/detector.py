@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum
 
 from hotline_nlu.normalize import normalize, strip_diacritics
 
@@ -25,7 +25,7 @@ SPO2_DANGER_BELOW = 94  # Bộ Y tế: SpO2 < 94 % is a sign of a severe case
 _SPO2_PLAUSIBLE_FROM = 50  # lower "readings" are litres, doses or percentages of something else
 
 
-class Category(StrEnum):
+class Category(str, Enum):  # noqa: UP042 (no StrEnum: Rasa's Python 3.10 runs it too)
     UNCONSCIOUS = "unconscious"
     BREATHING = "breathing"
     CYANOSIS = "cyanosis"
@@ -97,7 +97,7 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "lơ mơ",
         "mê sảng",
         "(gọi|lay|kêu|đánh thức) ~ " + _NEG + " (dậy|tỉnh|thưa|trả lời|phản ứng|mở mắt)",
-        "(gọi|lay|kêu) " + _NEG + " (được|thấy)? (dậy|tỉnh|thưa|trả lời)",
+        "(gọi|lay|kêu) " + _NEG + "( được| thấy)? (dậy|tỉnh|thưa|trả lời)",
         _NEG + " (tỉnh|tỉnh lại|cử động|nhúc nhích)( gì)?( nữa)?",
         "nằm (im|bất động) ~ " + _NEG + " (cử động|nhúc nhích|trả lời|thở)",
         "bất động",
@@ -197,14 +197,14 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "uống (hết |cả |nguyên )?(thuốc ngủ|thuốc chuột|thuốc trừ sâu|thuốc diệt cỏ|cả vỉ|nguyên vỉ|"
         "hết vỉ|thuốc sâu|cả lọ|hết lọ)",
         "(tự )?làm (hại|đau) (bản thân|mình)",
-        "tự (hại|hành hạ) (bản thân|mình)?",
+        "tự (hại|hành hạ)( bản thân| mình)?",
         "muốn biến mất (khỏi|mãi)",
     ),
 }
 
 # Same letters, other meaning: a match that overlaps one of these is not an emergency.
 _VETO = _compile(
-    "(chờ|đợi|một|ti|tí|chút|chi|teo) xỉu",
+    "(chờ|đợi|một|ti|tí|chút|chi|teo)( tui| tôi| em| mình| anh| chị| tớ| t| e| bạn)? xỉu",
     "xỉu (nữa|thôi|nhé|nha|xíu)",
     "ngất (điện|kết nối|mạng|máy|quãng|lời|cuộc gọi|nước|sim|wifi|sóng)",
     "(mới|vừa) tím (được|thấy|ra|hiểu|việc|kiếm|cách|nhà|người|chỗ|đâu|mãi|hoài)",
@@ -225,7 +225,7 @@ _VETO = _compile(
     r"(?:\W+\w+){0,6}\W+(tự (tử|sát)|(muốn|mún) chết)",
     "(đói|nóng|lạnh|mệt|sợ|cười|ngứa|nhớ|thèm|ghét|ngại|quê|mắc cỡ|xấu hổ|tức|sướng|vui|"
     "ngon|ngầu|đẹp|bực|buồn ngủ|buồn cười|mắc cười|đau|nhức|khát|ngán|chán học|ồn|nắng|"
-    "hồi hộp|run) ~ (muốn|mún|thèm|gần) chết",
+    "hồi hộp|run|nực|oi|bức|nóng nực|hầm|chật|mỏi|tốn|cực|khổ) ~ (muốn|mún|thèm|gần) chết",
     "(muốn|mún|gần|sắp|như) (ngất|xỉu|ngất xỉu)",
     "không tỉnh (phí|tiền|thuế|lãi|nào|thành|ngoài|khác)",
     "thở (oxy|máy)",
@@ -248,13 +248,17 @@ _SPO2_DROPPING = _compile(
 )
 
 _NEGATED_BEFORE = re.compile(
-    _rule(
+    r"(?<!\w)"
+    + _rule(
         "(không|chẳng|chả|chưa|hổng|hông|hem|khum|hết|đỡ|bớt|không hề|không còn|chưa hề) "
         "(ai |người nào |ai bị |ai có )?(bị |có |thấy |còn |hề |hay |gặp )?(bị |có |thấy )?"
         "(dấu hiệu |biểu hiện |triệu chứng |tình trạng |cảm giác )?(gì |nào )?$"
     )
 )
-_WELL = "(hết|đỡ|khỏi|khỏe|ổn|bình thường|bt|tỉnh lại|tỉnh rồi|hồi phục|dứt|qua khỏi)"
+_WELL = (
+    "(hết|đỡ|khỏi|khỏe|ổn|bình thường|bt|tỉnh lại|tỉnh rồi|hồi phục|dứt|qua khỏi|bình phục|"
+    "ổn định|khá hơn|đỡ hơn|đi lại được)"
+)
 _RESOLVED_AFTER = _compile(
     "(nay|giờ|bây giờ|hiện tại|hiện giờ|sau đó|lúc sau|một lúc sau|giờ thì|đến nay|nhưng|mà)"
     r"(?:\W+\w+){0,5}\W+(đã )?" + _WELL,
@@ -311,10 +315,14 @@ _CHRONIC = _compile(
     r"(nhiều|bao|vài|hơn \d+|\d+) năm",
     "(nằm|một) (một|1) chỗ",
     "di chứng",
-    "(hay|thường|hay bị|thường bị|thỉnh thoảng|đôi khi|mỗi khi|mỗi lần)",
+    "(thỉnh thoảng|đôi khi|mỗi khi|mỗi lần|thường xuyên)",
+)
+_HABITUAL_BEFORE = re.compile(
+    r"(?<!\w)" + _rule("(hay|thường|hay bị|thường bị|thường hay)") + r"(?:\W+\w+){0,2}\W*$"
 )
 _HYPOTHETICAL_BEFORE = re.compile(
-    _rule(
+    r"(?<!\w)"
+    + _rule(
         "(nếu|lỡ|giả sử|giả dụ|trường hợp|phòng khi|khi nào|phòng chống|phòng ngừa|phòng tránh|"
         "để không|để khỏi|sợ bị|lo bị|ngừa|tránh bị|tránh|khi thấy|khi gặp)"
     )
@@ -343,18 +351,19 @@ _INFO = _compile(
     "(số điện thoại|đường dây|tổng đài|hotline|số nào) ~ (tự tử|tư vấn|hỗ trợ|tâm lý)",
     "(mua|=giá|=bán|ở đâu|bao nhiêu tiền|hãng nào|loại nào)",
     "(tác dụng phụ|phản ứng phụ|phản ứng sau)",
-    "bình thường (không|hông|chưa)",
+    "(bình thường|bt) (không|hông|chưa)",
     "(có|thì) (nguy hiểm|sao|bị sao|làm sao) (không|hông)",
     "(ngành|khoa|bác sĩ|bệnh viện|phòng khám) ~ (chuyên|chữa|điều trị|khám)",
     "học (về|sơ cứu|cách)",
     "tập huấn",
     "bao lâu",
     "(làm|lm) (gì|sao) khi",
-    "trẻ (em|nhỏ)? (bị|có|mà)",
+    "trẻ( em| nhỏ)? (bị|có|mà)",
     "(người|bệnh nhân|ai|người ta|ai đó|một người|người bệnh) (bị|có|mà)",
 )
 _PERSONAL = re.compile(
-    _rule(
+    r"(?<!\w)"
+    + _rule(
         "(tôi|em|mình|tui|tao|tớ|ba|bố|mẹ|má|cha|ông|bà|con|cháu|vợ|chồng|anh|chị|bé|cu|"
         "thằng|=cô|=chú|=dì|=cậu|=mợ|thím|bác|dượng|người nhà|đứa|nó|=ổng|=bả|=ảnh|=chỉ|=cổ|"
         "hàng xóm|đồng nghiệp|cùng phòng|nhà tôi|nhà em|nhà mình)"
@@ -410,7 +419,7 @@ def _is_happening(sentence: str, span: tuple[int, int]) -> bool:
     if _PAST.search(sentence) and not _NOW.search(sentence):
         return False
     urgent = bool(_URGENT.search(sentence) or _DONE_NOW.search(after))
-    if _CHRONIC.search(sentence) and not urgent:
+    if (_CHRONIC.search(sentence) or _HABITUAL_BEFORE.search(before)) and not urgent:
         return False
     if _HYPOTHETICAL_BEFORE.search(before) and not _URGENT.search(after):
         return False

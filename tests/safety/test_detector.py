@@ -84,7 +84,7 @@ def test_gate_over_the_development_set() -> None:
     assert report.false_alarms["all"].rate <= 0.01, report.false_alarms["all"].examples
 
 
-@pytest.mark.parametrize("prefix", ["heldout_", "heldout2_"])
+@pytest.mark.parametrize("prefix", ["heldout_", "heldout2_", "heldout3_"])
 def test_gate_over_the_earlier_held_out_sets_once_the_rules_learnt_from_them(prefix: str) -> None:
     report = evaluate(SETS / f"{prefix}emergencies.yml", SETS / f"{prefix}near_misses.yml")
     assert report.recall["all"].rate >= 0.99, report.recall["all"].examples
