@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.safety.evaluation import STYLES, Report, Tally, evaluate  # noqa: E402
+from bot.safety.detector import detect_emergency  # noqa: E402
+from bot.safety.evaluation import STYLES, Report, Tally, evaluate, load_set  # noqa: E402
+from hotline_nlu.normalize import normalize  # noqa: E402
 
 MIN_RECALL = 0.99
 MAX_FALSE_ALARMS = 0.01
@@ -45,15 +49,32 @@ def print_report(report: Report, *, show_errors: bool) -> None:
         print("\n".join(f"  {e}" for e in report.false_alarms["all"].examples) or "  none")
 
 
+def _per_message_us(texts: list[str], check: Callable[[str], object], rounds: int = 5) -> float:
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for text in texts:
+            check(text)
+    return (time.perf_counter() - start) / (rounds * len(texts)) * 1e6
+
+
+def print_speed(paths: list[Path]) -> None:
+    """Time per message of the detector, next to the normalisation alone (its baseline)."""
+    texts = [t for p in paths for g in load_set(p).values() for m in g.values() for t in m]
+    base = _per_message_us(texts, normalize)
+    full = _per_message_us(texts, detect_emergency)
+    print(f"speed over {len(texts)} messages: normalize {base:.0f} µs, detector {full:.0f} µs")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=Path("tests/safety"))
     parser.add_argument("--prefix", default="", help="which pair: '', heldout_, heldout2_")
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args()
-    prefix = args.prefix
-    report = evaluate(args.set / f"{prefix}emergencies.yml", args.set / f"{prefix}near_misses.yml")
+    paths = [args.set / f"{args.prefix}emergencies.yml", args.set / f"{args.prefix}near_misses.yml"]
+    report = evaluate(*paths)
     print_report(report, show_errors=args.show_errors)
+    print_speed(paths)
     ok = (
         report.recall["all"].rate >= MIN_RECALL
         and report.false_alarms["all"].rate <= MAX_FALSE_ALARMS
