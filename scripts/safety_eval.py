@@ -63,6 +63,12 @@ def print_speed(paths: list[Path]) -> None:
     base = _per_message_us(texts, normalize)
     full = _per_message_us(texts, detect_emergency)
     print(f"speed over {len(texts)} messages: normalize {base:.0f} µs, detector {full:.0f} µs")
+    # The longest message accepted (MAX_MESSAGE_CHARS), full of matches that must all be read.
+    worst = ["hỏi về khó thở, " * 125, "nếu bị co giật " * 133, "spo2 dưới 90 " * 150]
+    print(
+        f"2,000 characters full of matches: normalize {_per_message_us(worst, normalize):.0f} µs, "
+        f"detector {_per_message_us(worst, detect_emergency):.0f} µs"
+    )
 
 
 def main() -> int:

@@ -405,25 +405,52 @@ def _sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE.split(text) if s.strip()]
 
 
-def _overlaps(span: tuple[int, int], pattern: re.Pattern[str], text: str) -> bool:
-    return any(m.start() < span[1] and span[0] < m.end() for m in pattern.finditer(text))
+_BEFORE_CHARS, _AFTER_CHARS = 100, 150  # the words around a match that can change its sense
 
 
-def _is_happening(sentence: str, span: tuple[int, int]) -> bool:
+class _Sentence:
+    """One sentence and what it says as a whole, worked out once however many matches it has."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._vetoes: list[tuple[int, int]] | None = None
+        self._facts: tuple[bool, bool, bool, list[int]] | None = None
+
+    def vetoed(self, span: tuple[int, int]) -> bool:
+        if self._vetoes is None:
+            self._vetoes = [m.span() for m in _VETO.finditer(self.text)]
+        return any(start < span[1] and span[0] < end for start, end in self._vetoes)
+
+    def facts(self) -> tuple[bool, bool, bool, list[int]]:
+        """(urgent, over and not now, chronic, where the questions about a topic start)."""
+        if self._facts is None:
+            text = self.text
+            self._facts = (
+                bool(_URGENT.search(text)),
+                bool(_PAST.search(text) and not _NOW.search(text)),
+                bool(_CHRONIC.search(text)),
+                [m.start() for m in _INFO.finditer(text)],
+            )
+        return self._facts
+
+
+def _is_happening(sentence: _Sentence, span: tuple[int, int]) -> bool:
     """Whether a matched phrase describes something happening now to someone."""
-    before, after = sentence[: span[0]], sentence[span[1] :]
+    text = sentence.text
+    before = text[max(0, span[0] - _BEFORE_CHARS) : span[0]]
+    after = text[span[1] : span[1] + _AFTER_CHARS]
     if _NEGATED_BEFORE.search(before):
         return False
     if _RESOLVED_AFTER.search(after) and not _NOT_RESOLVED.search(after):
         return False
-    if _PAST.search(sentence) and not _NOW.search(sentence):
+    urgent, over, chronic, info = sentence.facts()
+    if over:
         return False
-    urgent = bool(_URGENT.search(sentence) or _DONE_NOW.search(after))
-    if (_CHRONIC.search(sentence) or _HABITUAL_BEFORE.search(before)) and not urgent:
+    urgent = urgent or bool(_DONE_NOW.search(after))
+    if (chronic or _HABITUAL_BEFORE.search(before)) and not urgent:
         return False
     if _HYPOTHETICAL_BEFORE.search(before) and not _URGENT.search(after):
         return False
-    info = [m.start() for m in _INFO.finditer(sentence)]
     if any(start < span[0] for start in info):  # "cách sơ cứu người bị ngất": the topic asked
         return urgent
     if info:  # "mẹ em ngất rồi, sơ cứu sao": someone's situation, then a question
@@ -446,7 +473,8 @@ def _low_spo2(sentence: str) -> bool:
         if _HYPOTHETICAL_BEFORE.search(sentence[: m.start()]) and not _URGENT.search(sentence):
             continue
         return True
-    return any(_is_happening(sentence, m.span()) for m in _SPO2_DROPPING.finditer(sentence))
+    facts = _Sentence(sentence)
+    return any(_is_happening(facts, m.span()) for m in _SPO2_DROPPING.finditer(sentence))
 
 
 def detect_emergency(text: str) -> SafetyResult:
@@ -455,13 +483,12 @@ def detect_emergency(text: str) -> SafetyResult:
         return SafetyResult(Category.CONFIRMED)
     # Punctuation apart, so "trc," and "r." are expanded like "trc" and "r".
     normalized = normalize(_PUNCTUATION.sub(r" \g<0> ", text[:4000]))
-    for sentence in _sentences(normalized):
-        if _low_spo2(sentence):
+    for text_of_sentence in _sentences(normalized):
+        if _low_spo2(text_of_sentence):
             return SafetyResult(Category.LOW_SPO2)
+        sentence = _Sentence(text_of_sentence)
         for category, pattern in _RULES.items():
-            for m in pattern.finditer(sentence):
-                if _overlaps(m.span(), _VETO, sentence):
-                    continue
-                if _is_happening(sentence, m.span()):
+            for m in pattern.finditer(text_of_sentence):
+                if not sentence.vetoed(m.span()) and _is_happening(sentence, m.span()):
                     return SafetyResult(category)
     return SafetyResult()
