@@ -77,7 +77,8 @@ def _compile(*sources: str) -> re.Pattern[str]:
 
 
 _NEG = "(không|chẳng|chả|chưa|hổng|hông|hem|khum|chớ)"
-_BODY = "(môi|mặt|mồm|miệng|da|móng tay|móng|đầu ngón tay|đầu ngón|ngón tay|tay chân|người)"
+# Not "da" (skin) nor "người": typed plain they are "đã" and "người" in "đã tìm", "người tôi tìm".
+_BODY = "(môi|mặt|mồm|miệng|móng tay|móng|đầu ngón tay|đầu ngón|ngón tay|tay chân)"
 _MUCH = (
     "(nhiều|quá|dữ|dữ lắm|ồ ạt|xối xả|lênh láng|liên tục|mãi|hoài|không ngừng|không cầm|"
     "không dừng|không hết|không cầm được|ướt|thấm|từng cục|cục|như xối|như suối)"
@@ -193,7 +194,8 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "tìm (đến|tới) cái chết",
         "nhảy (lầu|cầu|sông|xuống sông|từ tầng)",
         "treo cổ",
-        "(rạch|cắt|cứa) (tay|cổ tay|cổ)",
+        "(rạch|cứa) (tay|cổ tay|cổ)",
+        "cắt (cổ tay|mạch máu|gân tay|mạch)",
         "uống (hết |cả |nguyên )?(thuốc ngủ|thuốc chuột|thuốc trừ sâu|thuốc diệt cỏ|cả vỉ|nguyên vỉ|"
         "hết vỉ|thuốc sâu|cả lọ|hết lọ)",
         "(tự )?làm (hại|đau) (bản thân|mình)",
@@ -207,7 +209,15 @@ _VETO = _compile(
     "(chờ|đợi|một|ti|tí|chút|chi|teo)( tui| tôi| em| mình| anh| chị| tớ| t| e| bạn)? xỉu",
     "xỉu (nữa|thôi|nhé|nha|xíu)",
     "ngất (điện|kết nối|mạng|máy|quãng|lời|cuộc gọi|nước|sim|wifi|sóng)",
-    "(mới|vừa) tím (được|thấy|ra|hiểu|việc|kiếm|cách|nhà|người|chỗ|đâu|mãi|hoài)",
+    # Typed plain, "tim" before these is "tìm" (search): "moi tim duoc viec", "da tim thay".
+    "tím (được|thấy|ra|hiểu|việc|kiếm|cách|nhà|người|chỗ|đâu|mãi|giúp|cho|số|thông tin|trường|"
+    "phòng|mua|hoài|không|chưa|hoài)",
+    "bất động sản",
+    "(xá|xíu) (xíu|mại)",
+    "ngất (ngây|ngưởng|trời)",
+    "cao ngất",
+    "(xét nghiệm|thử|lấy|hiến|truyền|nhóm|thiếu|bổ|mỡ|đường|lượng|tiểu đường) (máu|huyết)",
+    "(giá|bán|chặt chém|tính tiền|lãi) ~ cắt cổ",
     "bầm tím",
     "tím (than|hồng|nhạt|đậm|mộng)",
     "(áo|quần|màu|son|hoa|bút) ~ tím",
@@ -352,7 +362,9 @@ _INFO = _compile(
     "(mua|=giá|=bán|ở đâu|bao nhiêu tiền|hãng nào|loại nào)",
     "(tác dụng phụ|phản ứng phụ|phản ứng sau)",
     "(bình thường|bt) (không|hông|chưa)",
-    "(có|thì) (nguy hiểm|sao|bị sao|làm sao) (không|hông)",
+    "(có|thì) (nguy hiểm|sao|bị sao|làm sao|hại|tốt) (không|hông)",
+    "có nên",
+    "(uống|dùng|mua|tiêm) ~ được (không|hông)",
     "(ngành|khoa|bác sĩ|bệnh viện|phòng khám) ~ (chuyên|chữa|điều trị|khám)",
     "học (về|sơ cứu|cách)",
     "tập huấn",
