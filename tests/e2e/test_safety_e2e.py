@@ -17,9 +17,21 @@ def _cid(client) -> str:  # type: ignore[no-untyped-def]
     return f"web:{client.cookies['hotline_chat']}"
 
 
-def test_a_fainted_sister_gets_115_first_and_a_handoff(live_stack: LiveStack) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        FAINTED,
+        # The classifier alone misses these (nlu_fallback, cancel with this model):
+        "tôi không muốn sống nữa",
+        "vợ tôi mang thai 7 tháng bị ra máu nhiều",
+        "mẹ tôi lịm đi gọi không dậy",
+    ],
+)
+def test_life_threatening_messages_get_115_first_and_a_handoff(
+    live_stack: LiveStack, text: str
+) -> None:
     with live_stack.chat() as client:
-        replies = say(client, FAINTED)
+        replies = say(client, text)
         cid = _cid(client)
     assert replies[0]["text"].startswith("Hãy gọi ngay 115")
     assert (cid, "emergency") in handoffs(live_stack)
