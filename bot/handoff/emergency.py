@@ -14,6 +14,7 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.audit.service import record_audit
 from bot.content.service import ContentError, fact, faq_answer
 from bot.conversations.messages import OutboundReply
 from bot.db.session import session_scope
@@ -82,11 +83,20 @@ def first_reply(category: Category) -> OutboundReply:
     return OutboundReply(text)
 
 
-def record_emergency_handoff(*, conversation_id: str) -> None:
-    """Puts the conversation in the staff queue as an emergency, in its own transaction."""
+def record_emergency_handoff(*, conversation_id: str, category: Category) -> None:
+    """Puts the conversation in the staff queue as an emergency and audits what the rules found,
+    in one transaction of its own."""
     with session_scope() as session:
-        request_handoff(
+        handoff = request_handoff(
             session=session, conversation_id=conversation_id, reason=HandoffReason.EMERGENCY
+        )
+        record_audit(
+            session=session,
+            actor="safety",
+            action="emergency_detected",
+            entity="handoff_request",
+            entity_id=handoff.id,
+            detail={"category": category.value},
         )
 
 
@@ -129,7 +139,9 @@ async def escalate_emergency(
     """Records the emergency hand-off; on failure logs ERROR and alerts staff in the background."""
     try:
         await asyncio.wait_for(
-            asyncio.to_thread(record_emergency_handoff, conversation_id=conversation_id),
+            asyncio.to_thread(
+                record_emergency_handoff, conversation_id=conversation_id, category=category
+            ),
             timeout=RECORD_TIMEOUT_SECONDS,
         )
         return True

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.audit.models import AuditEvent
 from bot.conversations.messages import InboundMessage
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
@@ -102,6 +103,10 @@ async def test_an_emergency_gets_115_first_and_a_handoff_without_asking_rasa(
     assert "nhân viên" in replies[1].text
     assert fake_rasa.turns == []  # the classifier-dependent path is never taken
     assert emergency_handoffs(session) == ["emergency"]
+    audit = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "emergency_detected")
+    ).one()
+    assert audit.detail == {"category": "unconscious"} and audit.actor == "safety"
 
 
 async def test_ordinary_messages_still_go_to_rasa(
