@@ -110,25 +110,34 @@ def alert_text(*, conversation_id: str, category: Category) -> str:
 
 
 async def alert_staff(*, settings: Settings, text: str) -> bool:
-    """Sends one alert to the staff's Telegram group, with a few quick retries."""
-    from bot.outbox.worker import DeliveryError, TelegramSender
+    """Sends one alert to the staff's Telegram group, with a few quick retries.
 
-    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    if not token or not settings.staff_telegram_chat_id:
+    Straight through the Telegram channel, not the outbound queue: that queue is a database
+    table, and the alert is for when the database has failed.
+    """
+    from bot.channels.base import DeliveryError, RetryLater
+    from bot.channels.registry import build_channels
+    from bot.infra.redis import get_redis
+
+    channel = build_channels(settings, get_redis()).get("telegram")
+    if channel is None or not settings.staff_telegram_chat_id:
         logger.error("emergency alert not sent: STAFF_TELEGRAM_CHAT_ID or the bot token is unset")
         return False
-    sender = TelegramSender(token, settings.telegram_api_base_url)
     try:
         for attempt in range(ALERT_ATTEMPTS):
             try:
-                await sender.send(settings.staff_telegram_chat_id, text)
+                await channel.send(
+                    address=settings.staff_telegram_chat_id, reply=OutboundReply(text), context={}
+                )
                 logger.info("emergency alert sent to the staff group")
                 return True
+            except RetryLater as exc:
+                await asyncio.sleep(min(max(exc.after, 2.0**attempt), 30.0))
             except DeliveryError as exc:
-                delay = exc.retry_after if exc.retry_after is not None else 2.0**attempt
-                await asyncio.sleep(min(delay, 30.0))
+                logger.error("emergency alert to the staff group refused: %s", exc.reason)
+                return False
     finally:
-        await sender.aclose()
+        await channel.aclose()
     logger.error("emergency alert to the staff group failed after %s tries", ALERT_ATTEMPTS)
     return False
 

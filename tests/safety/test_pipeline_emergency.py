@@ -31,7 +31,8 @@ FAINTED = "em gái tôi ngất xỉu trong phòng trọ"
 
 
 class FakeRasa(FakeServer):
-    """Rasa's REST channel and tracker endpoint, recording the turns it is asked for."""
+    """Rasa's REST channel and tracker endpoint (and the action server's /health, which the
+    client asks first), recording the turns it is asked for."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -48,6 +49,8 @@ class FakeRasa(FakeServer):
             with self.lock:
                 self.turns.append(message)
             return 200, [{"recipient_id": "x", "text": "Rasa trả lời."}]
+        if url.path == "/health":
+            return 200, {"status": "ok"}
         if url.path.endswith("/tracker"):
             return 200, {"active_loop": {"name": self.active_loop} if self.active_loop else {}}
         return 404, {}
@@ -71,6 +74,7 @@ def telegram() -> Iterator[FakeTelegramAPI]:
 async def pipeline(redis, fake_rasa, telegram) -> AsyncIterator[ConversationPipeline]:  # type: ignore[no-untyped-def]
     settings = Settings(
         rasa_url=fake_rasa.url,
+        action_server_url=fake_rasa.url,
         telegram_bot_token=telegram_api.TOKEN,
         telegram_api_base_url=telegram.url,
         staff_telegram_chat_id=STAFF_CHAT,
@@ -157,7 +161,9 @@ async def test_a_failed_handoff_without_a_staff_chat_still_answers_115_first(
     broken_database: None,
     caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
 ) -> None:
-    settings = Settings(rasa_url=fake_rasa.url, staff_telegram_chat_id="")
+    settings = Settings(
+        rasa_url=fake_rasa.url, action_server_url=fake_rasa.url, staff_telegram_chat_id=""
+    )
     rasa = RasaClient(settings)
     with caplog.at_level(logging.ERROR):
         replies = await ConversationPipeline(settings=settings, rasa=rasa, redis=redis).handle(
