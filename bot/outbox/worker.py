@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.base import utcnow
 from bot.db.session import session_scope
 from bot.outbox.models import OutboxMessage, OutboxStatus
+from bot.requests.models import AidRequest
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -90,8 +91,17 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=delay * random.uniform(0.9, 1.1))
 
 
+# Team notifications go out in the order of their request's priority score, like every list.
+_request_score = (
+    select(AidRequest.priority_score)
+    .where(AidRequest.id == OutboxMessage.aid_request_id)
+    .scalar_subquery()
+)
+
+
 def claim_due(*, session: Session, now: datetime, limit: int = BATCH) -> list[_Job]:
-    """Leases the messages due for delivery; other workers skip them until the lease ends."""
+    """Leases the messages due for delivery, most urgent request first; other workers skip
+    them until the lease ends."""
     query = (
         select(OutboxMessage)
         .where(
@@ -99,7 +109,7 @@ def claim_due(*, session: Session, now: datetime, limit: int = BATCH) -> list[_J
             OutboxMessage.next_attempt_at <= now,
             OutboxMessage.chat_id.is_not(None),
         )
-        .order_by(OutboxMessage.id)
+        .order_by(func.coalesce(_request_score, -1).desc(), OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
