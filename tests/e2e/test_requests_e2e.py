@@ -44,9 +44,13 @@ def test_health_declaration_saved_with_a_reference_code(live_stack: LiveStack) -
     with live_stack.chat() as client:
         consent = say(client, "tôi muốn khai báo y tế")
         assert "Bạn có đồng ý không?" in consent[0]["text"]
+        agree = consent[0]["buttons"][0]["payload"]
+        say(client, agree)
+        say(client, "e tên nguyễn văn an ạ")
+        # The consent button, still clickable, pressed again at the next question.
+        stale = texts(say(client, agree))
+        assert "câu hỏi trước" in stale and "sinh năm nào" in stale
         for answer in [
-            "/affirm",
-            "nguyễn văn an",
             "1985",
             "0912 345 678",
             "phuong hoan kiem ha noi",
@@ -70,13 +74,14 @@ def test_health_declaration_saved_with_a_reference_code(live_stack: LiveStack) -
                 HealthDeclaration.ward_code,
                 HealthDeclaration.phone,
                 HealthDeclaration.symptoms,
+                HealthDeclaration.full_name,
             )
             .join(Resident, Resident.id == HealthDeclaration.resident_id)
             .where(Resident.conversation_id == cid)
         ).one()
     engine.dispose()
     assert format_ref(row.ref_code) in done
-    assert (row.ward_code, row.phone) == ("00070", "+84912345678")
+    assert (row.ward_code, row.phone, row.full_name) == ("00070", "+84912345678", "Nguyễn Văn An")
     assert set(row.symptoms) == {"fever", "cough"}
 
 
