@@ -631,7 +631,7 @@ class ValidateAidUpdateForm(FormValidationAction):
                     changes=changes,
                 )
         except InvalidRequest as exc:
-            slot, problem = INVALID_FIELDS.get(exc.field, ("", "Tôi chưa hiểu điều đã thay đổi."))
+            _, problem = INVALID_FIELDS.get(exc.field, ("", "Tôi chưa hiểu điều đã thay đổi."))
             dispatcher.utter_message(text=f"{problem} Bạn nhắn lại điều đã thay đổi giúp tôi.")
             return {"update_details": None}
         except LookupError:

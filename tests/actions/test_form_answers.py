@@ -174,6 +174,19 @@ async def test_an_open_request_is_found_and_only_the_change_asked(session: Sessi
     assert "Đã lưu" not in said
 
 
+async def test_a_first_message_with_news_is_the_update(session: Session) -> None:
+    sender = conversation_id()
+    request = submit_aid_request(session=session, conversation_id=sender, data=aid_in()).request
+    text = "nhà em vẫn hết gạo, giờ 5 người rồi"
+    tracker = make_tracker(form=AID, requested=None, text=text, intent="request_aid", sender=sender)
+    events = await ActionStartAidRequest().run(CollectingDispatcher(), tracker, DOMAIN)
+    assert events == [
+        SlotSet("has_open_request", True),
+        SlotSet("update_ref", request.ref_code),
+        SlotSet("update_details", text),
+    ]
+
+
 async def test_nothing_new_keeps_the_request_and_a_closed_one_is_not_updated(
     session: Session,
 ) -> None:
