@@ -8,7 +8,6 @@ the resident confirms the summary, so "đã lưu" is only said once the row is c
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -55,7 +54,7 @@ from bot.requests.validation import (
     parse_vulnerable,
     read_aid_answers,
 )
-from hotline_nlu.normalize import fold
+from bot.requests.words import has_any, phrase_at, words
 
 logger = logging.getLogger(__name__)
 
@@ -108,23 +107,33 @@ FORM_SLOTS = [
     "update_details",
     "update_summary",
 ]
-# What a resident may ask to correct, by folded keywords, in the order they are tried.
+# What a resident may ask to correct, by keywords matched as typed (bot/requests/words.py: a
+# plain "sua" is "sửa", but "sữa" or "đói" are not "sửa", "đổi"), in the order they are tried.
 CORRECTABLE = [
-    ("phone", ("so dien thoai", "dien thoai", "sdt", "so dt", "phone")),
-    ("birth_year", ("nam sinh", "tuoi")),
-    ("full_name", ("ho ten", "ten")),
-    ("address_detail", ("so nha", "duong", "dia chi chi tiet", "dia chi")),
-    ("ward", ("phuong", "xa", "noi o", "tinh", "thanh pho", "khu vuc")),
-    ("need_types", ("nhu cau", "loai ho tro", "can gi")),
-    ("description", ("mo ta", "hoan canh")),
-    ("household_size", ("so nguoi", "so thanh vien", "nhan khau")),
-    ("vulnerable", ("thanh vien", "nguoi gia", "tre em", "dac biet")),
-    ("symptoms", ("trieu chung",)),
-    ("case_contact", ("tiep xuc",)),
-    ("recent_travel", ("di lai", "di chuyen", "lich trinh")),
-    ("vaccine_doses", ("mui tiem", "vac xin", "tiem")),
+    ("phone", ("số điện thoại", "điện thoại", "phone")),
+    ("birth_year", ("năm sinh", "tuổi")),
+    ("full_name", ("họ tên", "tên")),
+    ("address_detail", ("số nhà", "đường", "địa chỉ")),
+    ("ward", ("phường", "xã", "nơi ở", "tỉnh", "thành phố", "khu vực")),
+    ("need_types", ("nhu cầu", "loại hỗ trợ", "cần gì")),
+    ("description", ("mô tả", "hoàn cảnh")),
+    ("household_size", ("số người", "số thành viên", "nhân khẩu")),
+    ("vulnerable", ("thành viên", "người già", "trẻ em", "đặc biệt")),
+    ("symptoms", ("triệu chứng",)),
+    ("case_contact", ("tiếp xúc",)),
+    ("recent_travel", ("đi lại", "di chuyển", "lịch trình")),
+    ("vaccine_doses", ("mũi tiêm", "vắc xin", "tiêm")),
 ]
-_CORRECTION_VERB = re.compile(r"^(xin )?(cho (toi|em|minh) )?(sua|doi|nhap lai|sai|chinh)\b")
+_CORRECTION_VERBS = ("sửa", "đổi", "nhập lại", "sai", "chỉnh")
+_CORRECTION_OPENERS = (
+    "xin cho tôi",
+    "xin cho em",
+    "xin cho mình",
+    "cho tôi",
+    "cho em",
+    "cho mình",
+    "xin",
+)
 
 
 def reset_form_slots() -> list[EventType]:
@@ -188,14 +197,17 @@ def is_stale_button(tracker: Tracker, domain: DomainDict, form_slots: list[str])
 
 def slot_to_correct(tracker: Tracker, form_slots: list[str]) -> str | None:
     """The slot a "sửa số điện thoại" message asks to change, if the message is one."""
-    text = f" {' '.join(re.findall(r'[a-z0-9]+', fold(tracker.latest_message.get('text') or '')))} "
-    is_correction = tracker.get_intent_of_latest_message() == "correct_slot" or bool(
-        _CORRECTION_VERB.match(text.strip())
+    tokens = words(tracker.latest_message.get("text") or "")
+    opener = next(
+        (len(o.split()) for o in _CORRECTION_OPENERS if phrase_at(tokens, 0, o.split())), 0
+    )
+    is_correction = tracker.get_intent_of_latest_message() == "correct_slot" or any(
+        phrase_at(tokens, opener, verb.split()) for verb in _CORRECTION_VERBS
     )
     if not is_correction:
         return None
     for slot, keywords in CORRECTABLE:
-        if slot in form_slots and any(f" {k} " in text for k in keywords):
+        if slot in form_slots and has_any(tokens, keywords):
             return slot
     return None
 

@@ -380,3 +380,25 @@ async def test_after_a_correction_menu_no_send_again_offered(session: Session) -
     assert asked == [SlotSet("save_failed", None)]
     titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
     assert "Số điện thoại" in titles and "Gửi lại" not in titles
+
+
+# --- corrections are read as typed too (item 6) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("asked", "text", "slot"),
+    [
+        ("description", "sửa số điện thoại", "phone"),
+        ("description", "sua so dien thoai", "phone"),
+        ("description", "cho em sửa số người", "household_size"),
+        ("description", "đổi địa chỉ", "address_detail"),
+        # "đói" (hungry) is not "đổi" (change), "sữa" (milk) is not "sửa" (repair)
+        ("description", "đói 3 ngày rồi, số người trong nhà là 5", None),
+        ("need_types", "sữa cho trẻ em", None),
+    ],
+)
+def test_corrections_are_read_as_typed(asked: str, text: str, slot: str | None) -> None:
+    from actions.forms import slot_to_correct
+
+    tracker = make_tracker(form=AID, requested=asked, text=text, slots={"consent": True})
+    assert slot_to_correct(tracker, list(FILLED_AID) + ["confirmed"]) == slot
