@@ -258,7 +258,14 @@ class ActionFinishForm(Action):
             )
             return reset_form_slots()
         code = format_ref(ref)
-        if form == HEALTH_FORM:
+        if tracker.get_slot("update_ref") == ref:
+            # The same need while a request was open: that request was updated, not a new one.
+            dispatcher.utter_message(
+                text=f"Bạn đang có đề nghị hỗ trợ mở với mã {code}; tôi đã cập nhật đề nghị đó "
+                f'bằng thông tin mới và báo cho tổ hỗ trợ. Bạn có thể nhắn "kiểm tra {code}" để '
+                "xem tình trạng."
+            )
+        elif form == HEALTH_FORM:
             dispatcher.utter_message(
                 text=f"Đã lưu tờ khai y tế của bạn. Mã tờ khai: {code}. Nếu có triệu chứng nặng "
                 f"hơn, hãy gọi {fact('hotlines.emergency.number')}."

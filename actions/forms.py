@@ -407,7 +407,7 @@ class _ResidentForm(FormValidationAction):
             return {"confirmed": None, "save_failed": None}
         try:
             with session_scope() as session:
-                ref, team = self.save(session, tracker)
+                ref, team, created = self.save(session, tracker)
         except InvalidRequest as exc:
             return invalid_answer(exc.field, dispatcher)
         except OUTAGE_ERRORS as exc:
@@ -428,10 +428,11 @@ class _ResidentForm(FormValidationAction):
             "saved_team": team,
             "save_failed": None,
             "save_attempts": None,
-        }
+        } | ({} if created else {"update_ref": ref})
 
-    def save(self, session: Any, tracker: Tracker) -> tuple[str, str | None]:
-        """Saves the confirmed record; returns its code and the team it went to."""
+    def save(self, session: Any, tracker: Tracker) -> tuple[str, str | None, bool]:
+        """Saves the confirmed record; returns its code, the team it went to, and False when
+        an open request was updated instead of a new one created."""
         raise NotImplementedError
 
 
@@ -502,7 +503,7 @@ class ValidateAidRequestForm(_ResidentForm):
         dispatcher.utter_message(text="Bạn ghi số nhà, tên đường, hẻm/ngõ hoặc tổ/ấp giúp tôi.")
         return {"address_detail": None}
 
-    def save(self, session: Any, tracker: Tracker) -> tuple[str, str | None]:
+    def save(self, session: Any, tracker: Tracker) -> tuple[str, str | None, bool]:
         saved = submit_aid_request(
             session=session,
             conversation_id=tracker.sender_id,
@@ -518,7 +519,7 @@ class ValidateAidRequestForm(_ResidentForm):
             ),
         )
         team = saved.request.team
-        return saved.request.ref_code, team.name if team else None
+        return saved.request.ref_code, team.name if team else None, saved.created
 
 
 class ValidateHealthDeclarationForm(_ResidentForm):
@@ -586,7 +587,7 @@ class ValidateHealthDeclarationForm(_ResidentForm):
         dispatcher.utter_message(text="Bạn nhập số mũi vắc xin đã tiêm (0 đến 6).")
         return {"vaccine_doses": None}
 
-    def save(self, session: Any, tracker: Tracker) -> tuple[str, str | None]:
+    def save(self, session: Any, tracker: Tracker) -> tuple[str, str | None, bool]:
         travel = tracker.get_slot("recent_travel")
         declaration = submit_health_declaration(
             session=session,
@@ -603,7 +604,7 @@ class ValidateHealthDeclarationForm(_ResidentForm):
                 vaccine_doses=int(tracker.get_slot("vaccine_doses")),
             ),
         )
-        return declaration.ref_code, None
+        return declaration.ref_code, None, True
 
 
 class ValidateAidUpdateForm(FormValidationAction):

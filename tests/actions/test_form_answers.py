@@ -402,3 +402,30 @@ def test_corrections_are_read_as_typed(asked: str, text: str, slot: str | None) 
 
     tracker = make_tracker(form=AID, requested=asked, text=text, slots={"consent": True})
     assert slot_to_correct(tracker, list(FILLED_AID) + ["confirmed"]) == slot
+
+
+async def test_a_resubmitted_need_says_updated_not_saved(session: Session) -> None:
+    # The open request could not be looked up before the form (or was opened meanwhile): the
+    # service merges the same need into the open request, and the resident is told so.
+    sender = conversation_id()
+    first = submit_aid_request(session=session, conversation_id=sender, data=aid_in()).request
+    tracker = make_tracker(
+        form=AID,
+        requested="confirmed",
+        text="đúng",
+        intent="affirm",
+        slots=FILLED_AID,
+        candidates={"confirmed": True},
+        sender=sender,
+    )
+    events, _ = await run_validation(ValidateAidRequestForm(), tracker)
+    values = _set(events)
+    assert values["saved_ref"] == values["update_ref"] == first.ref_code
+    dispatcher = CollectingDispatcher()
+    await ActionFinishForm().run(
+        dispatcher,
+        make_tracker(form=AID, requested=None, text="", slots={**FILLED_AID, **values}),
+        DOMAIN,
+    )
+    said = dispatcher.messages[0]["text"]
+    assert "đã cập nhật đề nghị đó" in said and "Đã lưu" not in said
