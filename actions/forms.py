@@ -621,7 +621,8 @@ class ValidateAidUpdateForm(FormValidationAction):
         ref = tracker.get_slot("update_ref") or ""
         if is_none_answer(text):
             return {"update_details": text, "update_summary": None}
-        if len(text) < 3:
+        # A yes/no button of an earlier question (its payload, "/affirm{…}") says nothing new.
+        if len(text) < 3 or text.startswith("/") or _latest_entities(tracker, "answer_to"):
             dispatcher.utter_message(
                 text="Bạn kể giúp tôi điều gì đã thay đổi (nhu cầu, số người, người ốm, số "
                 'điện thoại…), hoặc nhắn "không" nếu không có gì mới.'

@@ -268,6 +268,27 @@ async def test_a_stale_consent_button_does_not_answer_a_later_question(session: 
     assert events == [SlotSet("case_contact", True)]
 
 
+async def test_a_stale_button_during_the_update_changes_nothing(session: Session) -> None:
+    sender = conversation_id()
+    request = submit_aid_request(session=session, conversation_id=sender, data=aid_in()).request
+    payload = '/affirm{"answer_to":"confirmed"}'
+    tracker = make_tracker(
+        form=UPDATE,
+        requested="update_details",
+        text=payload,
+        intent="affirm",
+        slots={"update_ref": request.ref_code},
+        candidates={"update_details": payload},
+        entities=[{"entity": "answer_to", "value": "confirmed"}],
+        sender=sender,
+    )
+    events, messages = await run_validation(ValidateAidUpdateForm(), tracker)
+    assert events == [SlotSet("update_details", None)]
+    assert "điều gì đã thay đổi" in messages[0]["text"]
+    session.refresh(request)
+    assert payload not in request.description and len(request.history) == 2
+
+
 async def test_a_stale_summary_button_does_not_send_a_new_form(session: Session) -> None:
     before = session.scalar(select(func.count()).select_from(AidRequest))
     tracker = make_tracker(
