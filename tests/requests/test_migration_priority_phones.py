@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from bot.db.migrate import alembic_config, upgrade
 from tests.conftest import BACKENDS, POSTGRES_URL, _postgres_schema_url
 
-BEFORE = "3eaf561ad8b9"
+BEFORE = "7c1e5b0a9d42"  # i7-outbound
 THIS = "5c1e7a9d2f40"
 
 

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.outbox.models import OutboxMessage
-from bot.outbox.worker import claim_due
+from bot.outbound.models import OutboundMessage
+from bot.outbound.worker import claim_due
 from bot.requests.priority import LEVEL_THRESHOLDS, assess_priority, level_for
 from bot.requests.service import (
     AidRequestUpdate,
@@ -120,10 +120,10 @@ def test_lists_and_team_notices_follow_the_score(session: Session) -> None:
     assert [r.id for r in listed] == [family.id, adult.id, large.id, small.id]
     from bot.db.base import utcnow
 
-    claimed = claim_due(session=session, now=utcnow(), limit=50)
+    claimed = claim_due(session=session, channels=["telegram"], now=utcnow(), limit=50)
     ours = {
         m.id: m.aid_request_id
-        for m in session.scalars(select(OutboxMessage).where(OutboxMessage.team_id == team.id))
+        for m in session.scalars(select(OutboundMessage).where(OutboundMessage.team_id == team.id))
     }
     order = [ours[j.id] for j in claimed if j.id in ours]
     assert order == [family.id, adult.id, small.id, large.id]  # score, then queue order
@@ -155,7 +155,7 @@ def test_an_open_request_is_updated_with_what_changed(session: Session) -> None:
         "fields": ["description", "vulnerable", "days_without_food"],
     }
     notices = session.scalars(
-        select(OutboxMessage.text).where(OutboxMessage.aid_request_id == request.id)
+        select(OutboundMessage.text).where(OutboundMessage.aid_request_id == request.id)
     ).all()
     assert len(notices) == 2 and notices[1].startswith("CẬP NHẬT")
     with pytest.raises(LookupError):  # another resident cannot update it

@@ -1,7 +1,7 @@
 """i7-forms: priority score on aid requests, phones stored in E.164
 
 Revision ID: 5c1e7a9d2f40
-Revises: 3eaf561ad8b9
+Revises: 7c1e5b0a9d42
 Create Date: 2026-11-27 12:40:00
 
 Existing requests are scored with today's rules (bot/requests/priority.py) and their level and
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5c1e7a9d2f40"
-down_revision: str | None = "3eaf561ad8b9"
+down_revision: str | None = "7c1e5b0a9d42"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
