@@ -211,12 +211,13 @@ def requests_list(
     limit: int = typer.Option(200, help="At most this many."),
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
-    """Lists aid requests, most urgent first."""
+    """Lists aid requests by priority score, highest first."""
     from bot.db.session import session_scope
     from bot.places.wards import get_ward
     from bot.requests.codes import format_ref
     from bot.requests.models import RequestStatus
     from bot.requests.service import list_aid_requests
+    from bot.requests.validation import format_phone
 
     if status and status not in set(RequestStatus):
         raise typer.BadParameter(f"status must be one of {', '.join(RequestStatus)}")
@@ -231,6 +232,7 @@ def requests_list(
                     "ref": format_ref(r.ref_code),
                     "status": r.status,
                     "priority": r.priority,
+                    "priority_score": r.priority_score,
                     "priority_reasons": r.priority_reasons,
                     "needs": r.needs,
                     "ward_code": r.ward_code,
@@ -242,6 +244,7 @@ def requests_list(
                     "vulnerable": r.vulnerable,
                     "address": r.address_detail,
                     "phone": r.phone,
+                    "phone_display": format_phone(r.phone),
                     "description": r.description,
                     "created_at": r.created_at.isoformat(),
                 }
@@ -251,7 +254,8 @@ def requests_list(
         return
     for row in rows:
         typer.echo(
-            f"{row['ref']}  P{row['priority']}  {row['status']:<11} {','.join(row['needs']):<20} "
+            f"{row['ref']}  P{row['priority']} {row['priority_score']:>3}đ  {row['status']:<11} "
+            f"{','.join(row['needs']):<20} "
             f"{row['ward'] or row['ward_code']}  → {row['team'] or '-'}"
         )
     if not rows:

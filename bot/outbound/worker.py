@@ -25,6 +25,7 @@ from bot.outbound.models import OPEN_STATUSES, OutboundMessage, OutboundStatus
 from bot.outbound.policy import Action
 from bot.outbound.sender import Attempt, OutboundSender
 from bot.outbound.service import reply_of
+from bot.requests.models import AidRequest
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +51,20 @@ class RoundReport:
     failed: int = 0
 
 
+# Replies to residents first (they are waiting in the chat), then team notifications in the
+# order of their request's priority score, like every list of requests.
+_request_score = (
+    select(AidRequest.priority_score)
+    .where(AidRequest.id == OutboundMessage.aid_request_id)
+    .scalar_subquery()
+)
+
+
 def claim_due(
     *, session: Session, channels: Collection[str], now: datetime, limit: int = BATCH
 ) -> list[Claimed]:
-    """Leases the due messages of the given channels; other workers skip them meanwhile."""
+    """Leases the due messages of the given channels, residents' replies first, then team
+    notifications by their request's priority score; other workers skip them meanwhile."""
     if not channels:
         return []
     query = (
@@ -64,7 +75,12 @@ def claim_due(
             OutboundMessage.channel.in_(channels),
             OutboundMessage.address.is_not(None),
         )
-        .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+        .order_by(
+            OutboundMessage.aid_request_id.is_not(None),
+            _request_score.desc(),
+            OutboundMessage.next_attempt_at,
+            OutboundMessage.id,
+        )
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

@@ -12,7 +12,7 @@ from bot.places.wards import get_ward
 from bot.requests.codes import format_ref
 from bot.requests.models import AidRequest
 from bot.requests.priority import PRIORITY_LABELS
-from bot.requests.validation import NEED_LABELS, VULNERABLE_LABELS
+from bot.requests.validation import NEED_LABELS, VULNERABLE_LABELS, format_phone
 from bot.teams.models import Team
 
 
@@ -25,12 +25,12 @@ def team_notification_text(request: AidRequest, *, updated: bool = False) -> str
     head = "CẬP NHẬT đề nghị hỗ trợ" if updated else "Đề nghị hỗ trợ mới"
     return (
         f"{head} {format_ref(request.ref_code)} — ưu tiên {request.priority} "
-        f"({PRIORITY_LABELS[request.priority]})\n"
+        f"({PRIORITY_LABELS[request.priority]}, {request.priority_score} điểm)\n"
         f"Nhu cầu: {needs}\n"
         f"Mô tả: {request.description}\n"
         f"Hộ {request.household_size} người; thành viên cần lưu ý: {vulnerable}\n"
         f"Địa chỉ: {request.address_detail}, {place}\n"
-        f"Điện thoại: {request.phone}\n"
+        f"Điện thoại: {format_phone(request.phone)}\n"
         f"Lý do ưu tiên: {'; '.join(request.priority_reasons)}"
     )
 

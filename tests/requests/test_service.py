@@ -71,8 +71,9 @@ def test_aid_request_saved_routed_prioritised_and_notified(session: Session) -> 
     assert len(request.ref_code) == 8
     assert request.team_id == team.id
     assert request.status == RequestStatus.ASSIGNED
-    assert request.priority == 2
-    assert any("tổn thương" in r for r in request.priority_reasons)
+    # food 10 + 1 day without 15 + elderly 12
+    assert (request.priority, request.priority_score) == (2, 39)
+    assert "Có người cao tuổi (+12)" in request.priority_reasons
     assert [(h.from_status, h.to_status, h.actor) for h in request.history] == [
         (None, "new", "resident"),
         ("new", "assigned", "system"),
@@ -82,13 +83,15 @@ def test_aid_request_saved_routed_prioritised_and_notified(session: Session) -> 
     ).all()
     assert len(outbox) == 1 and outbox[0].status == OutboundStatus.PENDING
     assert outbox[0].address == team.telegram_chat_id
-    assert format_ref(request.ref_code) in outbox[0].text and "0912345678" in outbox[0].text
+    assert request.phone == "+84912345678"  # stored in E.164, shown the Vietnamese way
+    assert format_ref(request.ref_code) in outbox[0].text and "0912 345 678" in outbox[0].text
+    assert "39 điểm" in outbox[0].text and "Có người cao tuổi (+12)" in outbox[0].text
     audit = session.scalars(
         select(AuditEvent).where(
             AuditEvent.entity_id == request.id, AuditEvent.entity == "aid_request"
         )
     ).all()
-    assert audit and "0912345678" not in str(audit[0].detail)
+    assert audit and "912345678" not in str(audit[0].detail)
 
 
 def test_team_without_chat_keeps_the_notice_for_the_console(session: Session) -> None:
