@@ -292,14 +292,30 @@ def requests_set_status(
 
 @content_app.command("check")
 def content_check() -> None:
-    """Checks that the content files parse and every {fact} they use exists."""
-    from bot.content.service import check_content
+    """Checks the content files and lists the example values that replies still use."""
+    from pydantic import ValidationError
 
-    problems = check_content()
+    from bot.content.service import check_content, example_content_in_use
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # production refusing the content (or other settings)
+        for error in exc.errors():
+            typer.echo(f"problem: {error['msg']}", err=True)
+        raise typer.Exit(1) from None
+    problems = check_content(content_dir=settings.content_dir)
     for problem in problems:
         typer.echo(f"problem: {problem}", err=True)
     if problems:
         raise typer.Exit(1)
+    examples = example_content_in_use(content_dir=settings.content_dir)
+    for example in examples:
+        typer.echo(f"example: {example}")
+    if examples:
+        typer.echo(
+            f"{len(examples)} example value(s) or file(s) in use: residents get the fallbacks "
+            "(national lines, general wording) instead, and ENV=production refuses to start."
+        )
     typer.echo("Content files are usable.")
 
 

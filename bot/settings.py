@@ -96,7 +96,22 @@ class Settings(BaseSettings):
             raise ValueError("TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_BOT_TOKEN")
         if self.zalo_app_id and not self.zalo_oa_secret_key:
             raise ValueError("ZALO_OA_SECRET_KEY is required with ZALO_APP_ID")
+        if self.env == "production":
+            self._refuse_example_content()
         return self
+
+    def _refuse_example_content(self) -> None:
+        # Residents never see an example value (fallbacks stand in), but a deployment that
+        # still answers with fallbacks has not put in its own numbers and places yet.
+        from bot.content.service import example_content_in_use
+
+        examples = example_content_in_use(content_dir=self.content_dir)
+        if examples:
+            raise ValueError(
+                "replies still use example content; replace it with verified values and mark "
+                f"it verified in {self.content_dir} (`hotline content check` lists it): "
+                + "; ".join(examples)
+            )
 
     @property
     def telegram_enabled(self) -> bool:
