@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.forms import AID_FORM, HEALTH_FORM, PURPOSE, reset_form_slots
-from bot.consents.service import CONSENT_TEXTS
+from bot.consents.service import CONSENT_TEXTS, refusal_reply
 from bot.content.service import fact
 from bot.requests.codes import format_ref
 from bot.requests.validation import NEED_LABELS, SYMPTOM_LABELS, VULNERABLE_LABELS
@@ -173,10 +173,13 @@ class ActionFinishForm(Action):
     ) -> list[EventType]:
         ref = tracker.get_slot("saved_ref")
         form = _last_form(tracker)
-        if tracker.get_slot("consent") is False or not ref:
+        if tracker.get_slot("consent") is False:
+            dispatcher.utter_message(text=refusal_reply())
+            return reset_form_slots()
+        if not ref:
             dispatcher.utter_message(
-                text="Dạ, tôi tôn trọng lựa chọn của bạn và không lưu thông tin nào. Khi cần, "
-                f"bạn có thể gọi {fact('hotlines.local.number')} hoặc nhắn lại cho tôi."
+                text="Dạ, thông tin trong biểu mẫu chưa được lưu. Khi cần, bạn có thể gọi "
+                f"{fact('hotlines.local.number')} hoặc nhắn lại cho tôi."
             )
             return reset_form_slots()
         code = format_ref(ref)

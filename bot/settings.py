@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     delivery_backoff_base_seconds: float = 0.5
     delivery_backoff_max_seconds: float = 60.0
     worker_claim_idle_seconds: float = 120.0  # a job unacknowledged this long is taken over
+
+    # Personal data is kept at most this long (the consent texts promise 12 months), then
+    # purged by the worker (and `hotline privacy purge`) every PRIVACY_PURGE_INTERVAL_HOURS.
+    privacy_retention_months: int = Field(default=12, ge=1, le=120)
+    privacy_purge_interval_hours: float = Field(default=24.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:

@@ -13,6 +13,10 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 
+# An action's `json_message={COMMAND_KEY: "<command>"}` reaches the pipeline as a command.
+COMMAND_KEY = "hotline_command"
+
+
 class RasaUnavailable(RuntimeError):
     """Rasa did not answer, or answered with an error."""
 
@@ -44,6 +48,22 @@ class RasaClient:
             raise RasaUnavailable(type(exc).__name__) from exc
         return _merge_replies(payload if isinstance(payload, list) else [])
 
+    async def erase_tracker(self, conversation_id: str) -> bool:
+        """Replaces a conversation's events in Rasa's tracker store with none; False if Rasa
+        could not be reached (the caller says so)."""
+        token = self._settings.rasa_token.get_secret_value()
+        try:
+            response = await self._client.put(
+                f"/conversations/{conversation_id}/tracker/events",
+                params={"token": token},
+                json=[],
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            logger.warning("could not erase a Rasa tracker: %s", type(exc).__name__)
+            return False
+        return True
+
     async def status(self) -> dict[str, Any]:
         """Returns Rasa's /status (needs the API token); raises RasaUnavailable."""
         token = self._settings.rasa_token.get_secret_value()
@@ -59,6 +79,10 @@ def _merge_replies(items: list[dict[str, Any]]) -> list[OutboundReply]:
     """Turns REST channel output into replies; buttons sent alone join the text before them."""
     replies: list[OutboundReply] = []
     for item in items:
+        custom = item.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get(COMMAND_KEY), str):
+            replies.append(OutboundReply(text="", command=custom[COMMAND_KEY]))
+            continue
         text = item.get("text") or ""
         buttons = [
             ReplyButton(title=str(b.get("title", "")), payload=str(b.get("payload", "")))

@@ -27,6 +27,7 @@ def _stop_on_signals() -> asyncio.Event:
 async def run_worker() -> None:
     """Runs the delivery worker and the team-notification (outbox) worker until SIGINT/SIGTERM."""
     from bot.outbox.worker import run_worker as run_outbox_worker
+    from bot.privacy.runtime import purge_daily
 
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -37,6 +38,9 @@ async def run_worker() -> None:
     pipeline = ConversationPipeline(settings=settings, rasa=rasa, redis=redis)
     stop = _stop_on_signals()
     outbox = asyncio.create_task(run_outbox_worker(settings=settings, stop=stop))
+    purge = asyncio.create_task(
+        purge_daily(settings=settings, redis=redis, tracker_store=rasa, stop=stop)
+    )
     try:
         async with delivery(settings=settings, redis=redis, pipeline=pipeline, run_worker=True):
             logger.info("delivery worker running")
@@ -44,6 +48,7 @@ async def run_worker() -> None:
     finally:
         stop.set()
         await outbox
+        await purge
         await rasa.aclose()
 
 

@@ -19,6 +19,7 @@ from bot.delivery.runtime import delivery
 from bot.infra.redis import get_redis
 from bot.logging import configure_logging
 from bot.outbox.worker import run_worker
+from bot.privacy.runtime import purge_daily
 from bot.settings import Settings, get_settings
 from bot.web import chat, health
 from connectors.telegram import webhook as telegram_webhook
@@ -80,6 +81,16 @@ def create_app(
             if settings.outbox_worker_in_web
             else None
         )
+        # The retention purge belongs to the worker, here when the worker runs in process.
+        purge = (
+            asyncio.create_task(
+                purge_daily(
+                    settings=settings, redis=app_redis, tracker_store=app.state.rasa, stop=stop
+                )
+            )
+            if settings.worker_in_process
+            else None
+        )
         try:
             async with delivery(
                 settings=settings,
@@ -94,6 +105,8 @@ def create_app(
             stop.set()
             if outbox_worker is not None:
                 await outbox_worker
+            if purge is not None:
+                await purge
         await app.state.rasa.aclose()
 
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)

@@ -1,0 +1,78 @@
+"""A resident with something in every table of the privacy registry, and Redis keys."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.consents.service import record_consent
+from bot.db.base import Base
+from bot.delivery.models import IncidentKind
+from bot.delivery.service import record_incident
+from bot.handoff.models import HandoffReason
+from bot.handoff.service import request_handoff
+from bot.privacy.registry import PERSONAL_TABLES
+from bot.requests.models import RequestStatus
+from bot.requests.service import set_status, submit_aid_request, submit_health_declaration
+from tests.requests.factories import BEN_THANH, aid_in, health_in, make_team
+
+STREAM = "hotline:jobs:privacy-test"
+
+
+def fill_everything(session: Session, conversation_id: str, *, team_slug: str) -> str:
+    """Gives a conversation a row in every registry table; returns the aid request's code."""
+    if session.scalar(select(func.count()).select_from(Base.metadata.tables["team_wards"])) == 0:
+        make_team(session, slug=team_slug, wards=[BEN_THANH])
+    consent = record_consent(
+        session=session, conversation_id=conversation_id, purpose="aid_request", granted=True
+    )
+    assert consent is not None
+    saved = submit_aid_request(
+        session=session,
+        conversation_id=conversation_id,
+        data=aid_in(phone="0987654321", address_detail="99 Đường Riêng Tư"),
+        consent_id=consent.id,
+    )
+    set_status(
+        session=session,
+        ref_code=saved.request.ref_code,
+        status=RequestStatus.IN_PROGRESS,
+        actor="staff:1",
+    )
+    submit_health_declaration(
+        session=session,
+        conversation_id=conversation_id,
+        data=health_in(full_name="Trần Thị Riêng", phone="0987654321"),
+    )
+    request_handoff(session=session, conversation_id=conversation_id, reason=HandoffReason.ASKED)
+    record_incident(
+        session=session,
+        channel=conversation_id.split(":")[0],
+        kind=IncidentKind.UNREACHABLE,
+        conversation_id=conversation_id,
+        code="blocked",
+    )
+    session.flush()
+    return saved.request.ref_code
+
+
+def rows_by_table(session: Session) -> dict[str, int]:
+    """How many rows each registry table holds."""
+    return {
+        entry.table: session.scalar(
+            select(func.count()).select_from(Base.metadata.tables[entry.table])
+        )
+        or 0
+        for entry in PERSONAL_TABLES
+    }
+
+
+async def fill_redis(redis, conversation_id: str) -> None:  # type: ignore[no-untyped-def]
+    summary = json.dumps([{"text": "Họ tên: Trần Thị Riêng, SĐT 0987654321", "buttons": []}])
+    await redis.set(f"turn:{conversation_id}:m-1", summary, ex=3600)
+    await redis.set(f"turn:{conversation_id}:m-2", summary, ex=3600)
+    await redis.set(f"zalo:choices:{conversation_id}", '{"turn": "", "payloads": []}', ex=3600)
+    job = {"kind": "turn", "channel": "zalo", "conversation_id": conversation_id}
+    await redis.xadd(STREAM, {"job": json.dumps(job)})
