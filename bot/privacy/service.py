@@ -268,6 +268,12 @@ def _expired(entry: PersonalTable, cutoff: datetime) -> ColumnElement[bool]:
             condition,
             rows.c[column].in_(select(parent.c.id).where(_expired(table(parent_name), cutoff))),
         )
+    if entry.table == "residents":  # a resident goes only with the last of their rows
+        for other in PERSONAL_TABLES:
+            if other.owner == "resident_id":
+                owned = _table(other.table)
+                recent = select(owned.c.resident_id).where(owned.c[other.age_column] >= cutoff)
+                condition = condition & rows.c.id.not_in(recent)
     if entry.table == "consents":
         for user_table, column in _CONSENT_USERS:
             users = _table(user_table)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.consents.service import record_consent
@@ -16,6 +17,7 @@ from bot.handoff.service import request_handoff
 from bot.privacy.registry import PERSONAL_TABLES
 from bot.requests.models import RequestStatus
 from bot.requests.service import set_status, submit_aid_request, submit_health_declaration
+from bot.residents.models import Resident
 from tests.requests.factories import BEN_THANH, aid_in, health_in, make_team
 
 STREAM = "hotline:jobs:privacy-test"
@@ -76,3 +78,34 @@ async def fill_redis(redis, conversation_id: str) -> None:  # type: ignore[no-un
     await redis.set(f"zalo:choices:{conversation_id}", '{"turn": "", "payloads": []}', ex=3600)
     job = {"kind": "turn", "channel": "zalo", "conversation_id": conversation_id}
     await redis.xadd(STREAM, {"job": json.dumps(job)})
+
+
+def age_everything(session: Session, conversation_id: str, moment: datetime) -> None:
+    """Moves every row of a conversation (and the resident's last visit) back in time."""
+    resident_id = session.scalar(
+        select(Resident.id).where(Resident.conversation_id == conversation_id)
+    )
+    tables = Base.metadata.tables
+    aid_ids = select(tables["aid_requests"].c.id).where(
+        tables["aid_requests"].c.resident_id == resident_id
+    )
+    for name in ("consents", "aid_requests", "health_declarations", "handoff_requests"):
+        t = tables[name]
+        session.execute(update(t).where(t.c.resident_id == resident_id).values(created_at=moment))
+    for name, column in (
+        ("request_status_changes", "request_id"),
+        ("outbox_messages", "aid_request_id"),
+    ):
+        t = tables[name]
+        session.execute(update(t).where(t.c[column].in_(aid_ids)).values(created_at=moment))
+    t = tables["channel_incidents"]
+    session.execute(
+        update(t).where(t.c.conversation_id == conversation_id).values(created_at=moment)
+    )
+    session.execute(
+        update(Resident)
+        .where(Resident.id == resident_id)
+        .values(created_at=moment, last_seen_at=moment)
+    )
+    session.flush()
+    session.expire_all()

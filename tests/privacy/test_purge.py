@@ -12,50 +12,25 @@ from sqlalchemy.orm import Session
 
 from bot.audit.models import AuditEvent
 from bot.consents.models import Consent
-from bot.db.base import Base, utcnow
+from bot.db.base import utcnow
 from bot.privacy.runtime import PURGE_MARK_KEY, purge_daily, purge_expired
 from bot.privacy.service import describe_personal_data, purge_records, retention_cutoff
 from bot.requests.models import AidRequest
 from bot.requests.service import submit_aid_request
 from bot.residents.models import Resident
 from bot.settings import Settings
-from tests.privacy.factories import STREAM, fill_everything, fill_redis, rows_by_table
+from tests.privacy.factories import (
+    STREAM,
+    age_everything,
+    fill_everything,
+    fill_redis,
+    rows_by_table,
+)
 from tests.requests.factories import aid_in
 
 OLD = "telegram:1000001"  # last seen 13 months ago
 NEW = "telegram:1000002"  # active today
 KEEPER = "telegram:1000003"  # active, with an old request and a new one under an old consent
-
-
-def _age(session: Session, conversation_id: str, moment: datetime) -> None:
-    """Moves every row of a conversation (and the resident's last visit) back in time."""
-    resident_id = session.scalar(
-        select(Resident.id).where(Resident.conversation_id == conversation_id)
-    )
-    tables = Base.metadata.tables
-    aid_ids = select(tables["aid_requests"].c.id).where(
-        tables["aid_requests"].c.resident_id == resident_id
-    )
-    for name in ("consents", "aid_requests", "health_declarations", "handoff_requests"):
-        t = tables[name]
-        session.execute(update(t).where(t.c.resident_id == resident_id).values(created_at=moment))
-    for name, column in (
-        ("request_status_changes", "request_id"),
-        ("outbox_messages", "aid_request_id"),
-    ):
-        t = tables[name]
-        session.execute(update(t).where(t.c[column].in_(aid_ids)).values(created_at=moment))
-    t = tables["channel_incidents"]
-    session.execute(
-        update(t).where(t.c.conversation_id == conversation_id).values(created_at=moment)
-    )
-    session.execute(
-        update(Resident)
-        .where(Resident.id == resident_id)
-        .values(created_at=moment, last_seen_at=moment)
-    )
-    session.flush()
-    session.expire_all()
 
 
 @pytest.mark.parametrize(
@@ -78,9 +53,9 @@ def _scene(session: Session) -> tuple[dict[str, int], int]:
     fill_everything(session, NEW, team_slug="purge-team")
     new_rows = rows_by_table(session)
     fill_everything(session, OLD, team_slug="purge-team")
-    _age(session, OLD, long_ago)
+    age_everything(session, OLD, long_ago)
     fill_everything(session, KEEPER, team_slug="purge-team")
-    _age(session, KEEPER, long_ago)
+    age_everything(session, KEEPER, long_ago)
     old_consent = session.scalar(
         select(Consent.id).join(Resident).where(Resident.conversation_id == KEEPER)
     )
@@ -168,3 +143,20 @@ async def test_the_worker_runs_the_purge_once_per_interval(session: Session, red
     assert describe_personal_data(session=session, conversation_id=NEW)
     runs = session.scalars(select(AuditEvent).where(AuditEvent.action == "privacy.purged")).all()
     assert len(runs) == 1
+
+
+def test_a_resident_quiet_for_a_year_stays_while_their_recent_data_does(
+    session: Session,
+) -> None:
+    quiet = "telegram:1000004"
+    fill_everything(session, quiet, team_slug="quiet-team")
+    session.execute(
+        update(Resident)
+        .where(Resident.conversation_id == quiet)
+        .values(last_seen_at=utcnow() - timedelta(days=400))
+    )
+    session.flush()
+    before = rows_by_table(session)
+    purge = purge_records(session=session, cutoff=retention_cutoff(months=12))
+    assert purge.rows == {} and purge.conversation_ids == []
+    assert rows_by_table(session) == before
