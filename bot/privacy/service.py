@@ -30,6 +30,11 @@ from bot.residents.models import Resident
 
 logger = logging.getLogger(__name__)
 
+_CHANNEL_IDS = {
+    "telegram": "tài khoản Telegram",
+    "zalo": "tài khoản Zalo",
+    "web": "phiên trò chuyện trên web",
+}
 # Consents stay while a kept declaration or request refers to them: they are its proof.
 _CONSENT_USERS = (("aid_requests", "consent_id"), ("health_declarations", "consent_id"))
 
@@ -78,7 +83,7 @@ def describe_personal_data(
     lines = []
     if resident is not None:
         lines.append(
-            f"Mã tài khoản {resident.channel.capitalize()} của bạn, lần liên hệ đầu tiên "
+            f"Mã {_CHANNEL_IDS.get(resident.channel, 'tài khoản')} của bạn, lần liên hệ đầu tiên "
             f"{resident.created_at:%d/%m/%Y}, gần nhất {resident.last_seen_at:%d/%m/%Y}."
         )
     for entry in PERSONAL_TABLES:

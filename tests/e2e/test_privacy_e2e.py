@@ -42,7 +42,7 @@ def test_a_refusal_says_what_is_kept_and_the_view_agrees(live_stack: LiveStack) 
     assert refusal_reply() in refused
     # Kept: the conversation (as the reply said); not kept: any consent or resident row.
     assert "tin nhắn của bạn trong cuộc trò chuyện" in view
-    assert "đồng ý" not in view and "Mã tài khoản" not in view
+    assert "đồng ý" not in view and "phiên trò chuyện" not in view
     assert _scalar(live_stack, select(func.count()).where(Resident.conversation_id == cid)) == 0
 
 
