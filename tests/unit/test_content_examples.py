@@ -165,3 +165,28 @@ def test_processes_refuse_to_start_in_production_with_example_content(
 def test_rumour_rebuttals_use_no_example(content: Path) -> None:
     answer = find_rumor("uống nước chanh nóng diệt được virus", content_dir=content)
     assert answer is not None and "moh.gov.vn" in answer.text
+
+
+def test_content_check_lists_the_examples_and_fails_in_production(
+    content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("CONTENT_DIR", str(content))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        listed = runner.invoke(app, ["content", "check"])
+        assert listed.exit_code == 0, listed.output
+        assert "example: facts.yml hotlines.local.number = '0000 000 000'" in listed.output
+        monkeypatch.setenv("ENV", "production")
+        monkeypatch.setenv("RASA_TOKEN", "r" * 32)
+        monkeypatch.setenv("SECRET_KEY", "s" * 32)
+        get_settings.cache_clear()
+        refused = runner.invoke(app, ["content", "check"])
+        assert refused.exit_code == 1 and "hotlines.local.number" in refused.output
+    finally:
+        get_settings.cache_clear()
