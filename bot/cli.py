@@ -460,9 +460,10 @@ def privacy_purge(
         typer.echo(f"  {name}: {count}")
     if not purge.rows:
         typer.echo("  nothing")
-    if not dry_run and purge.conversation_ids:
+    if not dry_run:
         typer.echo(
-            f"  Redis keys: {purge.keys}, Rasa trackers: {purge.trackers}"
+            f"  Redis keys: {purge.keys}; Rasa trackers erased: {purge.trackers}, "
+            f"trimmed of old events: {purge.trackers_trimmed}"
             + (f" ({purge.trackers_failed} not reachable)" if purge.trackers_failed else "")
         )
 

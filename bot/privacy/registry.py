@@ -93,6 +93,13 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "alembic_version": "the schema version",
 }
 
+# Rasa's Redis stores as `hotline run` configures them: the key prefix (Rasa 3.6 makes the
+# tracker keys "<prefix>:tracker:<sender>") and the tracker expiry (`record_exp`: a
+# conversation idle this long is dropped by Redis).
+RASA_REDIS_KEY_PREFIX = "hotline"
+RASA_TRACKER_KEY = RASA_REDIS_KEY_PREFIX + ":tracker:{conversation_id}"
+RASA_TRACKER_EXPIRY_SECONDS = 30 * 24 * 3600
+
 # Redis keys with personal data. The delivery queue's stream is named by JOBS_STREAM.
 JOBS_STREAM = "{jobs_stream}"
 PERSONAL_KEYS: tuple[PersonalKeys, ...] = (
@@ -114,6 +121,15 @@ PERSONAL_KEYS: tuple[PersonalKeys, ...] = (
         ttl_seconds=0,
         stream=True,
     ),
+    # Rasa's tracker store in Redis (when REDIS_URL is set, `hotline run` gives Rasa the same
+    # Redis). Rasa merges a saved tracker with the stored one, so replacing the events through
+    # the HTTP API cannot erase them there: the key itself is deleted. Shown as the
+    # conversation (RASA_TRACKER_DESCRIBE), not as a key.
+    PersonalKeys(
+        RASA_TRACKER_KEY,
+        describe="",
+        ttl_seconds=RASA_TRACKER_EXPIRY_SECONDS,
+    ),
     # Long Telegram button payloads (e.g. "Tôi ở <phường>"), keyed by their digest: linked to
     # no conversation, so erasure cannot find them; they expire.
     PersonalKeys(
@@ -130,6 +146,7 @@ KEYS_WITHOUT_PERSONAL_DATA: dict[str, str] = {
     "sent:": "how many replies of a queued job were sent (a day)",
     "rl:": "rate-limit counters; a chat's marker lives about a second",
     "privacy:": "when the retention purge last ran",
+    "hotline:lock:": "Rasa's lock store: ticket numbers per conversation",
     "hotline:jobs": "the default name of the jobs stream (listed above as JOBS_STREAM)",
 }
 

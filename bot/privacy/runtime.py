@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
+from datetime import datetime
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.db.session import session_scope
+from bot.privacy.registry import RASA_TRACKER_KEY
 from bot.privacy.service import (
     Erasure,
     Purge,
     TrackerStore,
     audit_purge,
+    conversations_older_than,
     erase_keys,
     erase_outside_database,
     erase_personal_data,
@@ -75,11 +78,12 @@ async def purge_expired(
     with the trackers and Redis keys of the residents it removes; audited unless a dry run."""
     cutoff = retention_cutoff(months=settings.privacy_retention_months)
 
-    def in_database() -> Purge:
+    def in_database() -> tuple[Purge, list[str]]:
         with session_scope() as session:
-            return purge_records(session=session, cutoff=cutoff, dry_run=dry_run)
+            purge = purge_records(session=session, cutoff=cutoff, dry_run=dry_run)
+            return purge, conversations_older_than(session=session, cutoff=cutoff)
 
-    purge = await asyncio.to_thread(in_database)
+    purge, long_running = await asyncio.to_thread(in_database)
     if dry_run:
         return purge
     for conversation_id in purge.conversation_ids:
@@ -91,6 +95,13 @@ async def purge_expired(
                 purge.trackers += 1
             else:
                 purge.trackers_failed += 1
+    if tracker_store is not None:
+        stored = await _conversations_in_rasa_redis(redis)
+        for conversation_id in dict.fromkeys([*long_running, *stored]):
+            if conversation_id not in purge.conversation_ids:
+                trimmed = await _trim_tracker(redis, tracker_store, conversation_id, cutoff)
+                purge.trackers_trimmed += trimmed is True
+                purge.trackers_failed += trimmed is None
 
     def audit() -> None:
         with session_scope() as session:
@@ -98,6 +109,28 @@ async def purge_expired(
 
     await asyncio.to_thread(audit)
     return purge
+
+
+async def _conversations_in_rasa_redis(redis: aioredis.Redis) -> list[str]:
+    """The conversations in Rasa's Redis tracker store (none when Rasa keeps them in memory)."""
+    prefix = RASA_TRACKER_KEY.split("{", 1)[0]
+    return [key[len(prefix) :] async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
+
+
+async def _trim_tracker(
+    redis: aioredis.Redis, tracker_store: TrackerStore, conversation_id: str, cutoff: datetime
+) -> bool | None:
+    """Drops a kept conversation's events older than the cutoff from Rasa's tracker: True if
+    some were, False if none was that old, None if Rasa could not be reached."""
+    events = await tracker_store.tracker_events(conversation_id)
+    if events is None:
+        return None
+    kept = [e for e in events if float(e.get("timestamp") or 0) >= cutoff.timestamp()]
+    if len(kept) == len(events):
+        return False
+    # Rasa's Redis store would merge the old events back into the replaced tracker.
+    await redis.delete(RASA_TRACKER_KEY.format(conversation_id=conversation_id))
+    return True if await tracker_store.replace_tracker_events(conversation_id, kept) else None
 
 
 async def purge_daily(

@@ -40,9 +40,15 @@ _CONSENT_USERS = (("aid_requests", "consent_id"), ("health_declarations", "conse
 
 
 class TrackerStore(Protocol):
-    """Erases a conversation in Rasa's tracker store (the Rasa client)."""
+    """Rasa's tracker store, through Rasa's HTTP API (the Rasa client)."""
 
     async def erase_tracker(self, conversation_id: str) -> bool: ...
+
+    async def tracker_events(self, conversation_id: str) -> list[dict[str, Any]] | None: ...
+
+    async def replace_tracker_events(
+        self, conversation_id: str, events: list[dict[str, Any]]
+    ) -> bool: ...
 
 
 def _table(name: str) -> Table:
@@ -110,6 +116,7 @@ def describe_personal_data(
             keys.describe
             for keys in PERSONAL_KEYS
             if "{conversation_id}" in keys.pattern
+            and keys.describe
             and (keys.channel is None or keys.channel == channel)
         ]
     record_audit(
@@ -299,6 +306,7 @@ class Purge:
     conversation_ids: list[str] = field(default_factory=list)
     keys: int = 0
     trackers: int = 0
+    trackers_trimmed: int = 0  # trackers of kept conversations that lost their old events
     trackers_failed: int = 0
 
     def audit_detail(self) -> dict[str, Any]:
@@ -308,8 +316,21 @@ class Purge:
             "residents": len(self.conversation_ids),
             "keys": self.keys,
             "trackers": self.trackers,
+            "trackers_trimmed": self.trackers_trimmed,
             "trackers_failed": self.trackers_failed,
         }
+
+
+def conversations_older_than(*, session: Session, cutoff: datetime) -> list[str]:
+    """The conversations of residents first seen before the cutoff: only their trackers can
+    hold events older than it."""
+    return list(
+        session.scalars(
+            select(Resident.conversation_id)
+            .where(Resident.created_at < cutoff)
+            .order_by(Resident.id)
+        )
+    )
 
 
 def purge_records(*, session: Session, cutoff: datetime, dry_run: bool = False) -> Purge:

@@ -5,13 +5,20 @@ reply cache."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
 
+import httpx
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, update
 
 from bot.audit.models import AuditEvent
 from bot.consents.service import refusal_reply
 from bot.residents.models import Resident
+from bot.settings import PROJECT_ROOT
 from tests.e2e.conftest import LiveStack, say
 
 pytestmark = pytest.mark.e2e
@@ -101,3 +108,65 @@ def test_erasure_leaves_nothing_of_the_conversation_in_rasa_the_database_or_the_
     detail = audit if isinstance(audit, dict) else json.loads(audit)
     assert detail["tracker"] is True and detail["rows"]["health_declarations"] == 1
     assert "0987" not in json.dumps(detail)
+
+
+def test_purge_trims_events_older_than_the_retention_from_a_kept_conversation(
+    live_stack: LiveStack,
+) -> None:
+    """A resident who keeps talking keeps their conversation, but not its part older than 12
+    months: Rasa's tracker loses those events (in memory, and in Redis where Rasa would merge
+    them back)."""
+    with live_stack.chat() as client:
+        say(client, "/human_handoff")
+        cid = f"web:{client.cookies['hotline_chat']}"
+    settings = live_stack.settings
+    token = settings.rasa_token.get_secret_value()
+    long_ago = time.time() - 400 * 24 * 3600
+    old_event = {
+        "event": "user",
+        "text": "tin cũ 0911 222 333",
+        "timestamp": long_ago,
+        "parse_data": {"intent": {"name": "greet", "confidence": 1.0}, "entities": []},
+    }
+    response = httpx.post(
+        f"{settings.rasa_url}/conversations/{cid}/tracker/events",
+        params={"token": token},
+        json=[old_event],
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert "tin cũ" in json.dumps(live_stack.rasa_tracker(cid), ensure_ascii=False)
+    engine = create_engine(live_stack.database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            update(Resident)
+            .where(Resident.conversation_id == cid)
+            .values(created_at=datetime.fromtimestamp(long_ago, UTC))
+        )
+    engine.dispose()
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": live_stack.database_url,
+        "RASA_URL": settings.rasa_url,
+        "RASA_TOKEN": token,
+        "JOBS_STREAM": settings.jobs_stream,
+    }
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "privacy", "purge", "--json"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["trackers_trimmed"] >= 1
+
+    tracker = json.dumps(live_stack.rasa_tracker(cid), ensure_ascii=False)
+    assert "tin cũ" not in tracker and "0911" not in tracker
+    assert "/human_handoff" in tracker  # today's part of the conversation stays
+    assert _scalar(live_stack, select(func.count()).where(Resident.conversation_id == cid)) == 1

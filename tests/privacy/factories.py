@@ -76,6 +76,8 @@ async def fill_redis(redis, conversation_id: str) -> None:  # type: ignore[no-un
     await redis.set(f"turn:{conversation_id}:m-1", summary, ex=3600)
     await redis.set(f"turn:{conversation_id}:m-2", summary, ex=3600)
     await redis.set(f"zalo:choices:{conversation_id}", '{"turn": "", "payloads": []}', ex=3600)
+    # Rasa's Redis tracker store (with REDIS_URL): the whole conversation.
+    await redis.set(f"hotline:tracker:{conversation_id}", summary, ex=3600)
     job = {"kind": "turn", "channel": "zalo", "conversation_id": conversation_id}
     await redis.xadd(STREAM, {"job": json.dumps(job)})
 
