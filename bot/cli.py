@@ -414,10 +414,6 @@ def channels_incidents(
         typer.echo("No channel incidents.")
 
 
-if __name__ == "__main__":
-    app()
-
-
 async def _with_rasa_and_redis(work: Any) -> Any:
     from bot.conversations.rasa_client import RasaClient
     from bot.infra.redis import get_redis
@@ -499,3 +495,7 @@ def privacy_erase(
     if erasure.tracker is False:
         typer.echo("Rasa was not reachable: its tracker was NOT erased; run again.", err=True)
         raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()
