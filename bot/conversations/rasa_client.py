@@ -39,6 +39,7 @@ class RasaClient:
         self, *, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[OutboundReply]:
         """Sends one resident message through the REST channel and returns the bot's replies."""
+        await self._check_action_server()
         body = {"sender": conversation_id, "message": text, "metadata": metadata or {}}
         try:
             response = await self._client.post("/webhooks/rest/webhook", json=body)
@@ -46,7 +47,27 @@ class RasaClient:
             payload = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise RasaUnavailable(type(exc).__name__) from exc
-        return _merge_replies(payload if isinstance(payload, list) else [])
+        replies = _merge_replies(payload if isinstance(payload, list) else [])
+        if not replies:
+            # Every turn of this bot says something; nothing at all means an action failed
+            # inside Rasa (which carries on without it), and the resident must not get silence.
+            raise RasaUnavailable("no reply")
+        return replies
+
+    async def _check_action_server(self) -> None:
+        """Raises RasaUnavailable while the action server is down (e.g. being restarted).
+
+        Rasa itself carries on when an action call fails: it drops the action's events and
+        answers with whatever else it has, often nothing. Asking first turns that into the
+        "busy" reply, and keeps the half-run turn out of the resident's conversation.
+        """
+        url = f"{self._settings.action_server_url.rstrip('/')}/health"
+        try:
+            response = await self._client.get(url, timeout=2)
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"action server: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise RasaUnavailable(f"action server: HTTP {response.status_code}")
 
     async def tracker_events(self, conversation_id: str) -> list[dict[str, Any]] | None:
         """Every event Rasa keeps for a conversation (all sessions), or None if unreachable."""

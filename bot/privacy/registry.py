@@ -16,7 +16,8 @@ class PersonalTable:
 
     A row belongs to a conversation through `owner`: `resident_id` (rows of a resident),
     `conversation_id` (rows keyed by the conversation id itself), or `<column>-><table>` (rows
-    of a row of another table of this list, e.g. the history of an aid request).
+    of a row of another table of this list, e.g. the history of an aid request); several
+    ways joined by `|` (a row belongs through any of them).
     """
 
     table: str
@@ -42,7 +43,13 @@ class PersonalKeys:
 
 # Erased in this order (children first), the resident row last; the purge uses the same order.
 PERSONAL_TABLES: tuple[PersonalTable, ...] = (
-    PersonalTable("outbox_messages", owner="aid_request_id->aid_requests", age_column="created_at"),
+    # Replies to the resident (conversation_id) and team notifications of their requests.
+    PersonalTable(
+        "outbound_messages",
+        owner="conversation_id|aid_request_id->aid_requests",
+        age_column="created_at",
+        describe="{count} tin nhắn tổng đài gửi cho bạn hoặc báo tổ hỗ trợ về yêu cầu của bạn.",
+    ),
     PersonalTable(
         "request_status_changes", owner="request_id->aid_requests", age_column="created_at"
     ),
@@ -80,6 +87,13 @@ PERSONAL_TABLES: tuple[PersonalTable, ...] = (
         age_column="created_at",
         describe="{count} ghi nhận tin nhắn của tổng đài không gửi được tới bạn (không kèm nội "
         "dung).",
+    ),
+    # Inbound jobs that failed every try: they hold the resident's message.
+    PersonalTable(
+        "dead_jobs",
+        owner="conversation_id",
+        age_column="created_at",
+        describe="{count} tin nhắn của bạn chưa xử lý được, đang chờ cán bộ kiểm tra.",
     ),
     PersonalTable("residents", owner="conversation_id", age_column="last_seen_at"),
 )
@@ -144,6 +158,8 @@ PERSONAL_KEYS: tuple[PersonalKeys, ...] = (
 KEYS_WITHOUT_PERSONAL_DATA: dict[str, str] = {
     "event:": "a platform's event id, for webhook dedupe (a day)",
     "sent:": "how many replies of a queued job were sent (a day)",
+    "attempts:": "how many times a queued job was tried",
+    "outbound:paused:": "a channel paused after its token was refused",
     "rl:": "rate-limit counters; a chat's marker lives about a second",
     "privacy:": "when the retention purge last ran",
     "hotline:lock:": "Rasa's lock store: ticket numbers per conversation",

@@ -57,19 +57,24 @@ def _table(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
-def _owned_by(entry: PersonalTable, *, resident_id: int | None, conversation_id: str) -> Any:
+def owned_by(entry: PersonalTable, *, resident_id: int | None, conversation_id: str) -> Any:
     """The condition selecting the rows of one conversation in a registry table."""
     rows = _table(entry.table)
-    if entry.owner == "resident_id":
-        return rows.c.resident_id == resident_id if resident_id is not None else false()
-    if entry.owner == "conversation_id":
-        return rows.c.conversation_id == conversation_id
-    column, parent_name = entry.owner.split("->")
-    parent = _table(parent_name)
-    condition = _owned_by(
-        table(parent_name), resident_id=resident_id, conversation_id=conversation_id
-    )
-    return rows.c[column].in_(select(parent.c.id).where(condition))
+    conditions = []
+    for owner in entry.owner.split("|"):
+        if owner == "resident_id":
+            if resident_id is not None:
+                conditions.append(rows.c.resident_id == resident_id)
+        elif owner == "conversation_id":
+            conditions.append(rows.c.conversation_id == conversation_id)
+        else:
+            column, parent_name = owner.split("->")
+            parent = _table(parent_name)
+            condition = owned_by(
+                table(parent_name), resident_id=resident_id, conversation_id=conversation_id
+            )
+            conditions.append(rows.c[column].in_(select(parent.c.id).where(condition)))
+    return or_(*conditions) if conditions else false()
 
 
 def _resident(session: Session, conversation_id: str) -> Resident | None:
@@ -96,7 +101,7 @@ def describe_personal_data(
         if entry.describe is None:
             continue
         rows = _table(entry.table)
-        condition = _owned_by(entry, resident_id=resident_id, conversation_id=conversation_id)
+        condition = owned_by(entry, resident_id=resident_id, conversation_id=conversation_id)
         if entry.ref_column:
             refs = session.scalars(
                 select(rows.c[entry.ref_column]).where(condition).order_by(rows.c.id)
@@ -137,7 +142,7 @@ def erase_records(*, session: Session, conversation_id: str) -> dict[str, int]:
     resident_id = resident.id if resident else None
     counts: dict[str, int] = {}
     for entry in PERSONAL_TABLES:
-        condition = _owned_by(entry, resident_id=resident_id, conversation_id=conversation_id)
+        condition = owned_by(entry, resident_id=resident_id, conversation_id=conversation_id)
         result = session.execute(delete(_table(entry.table)).where(condition))
         if result.rowcount:  # type: ignore[attr-defined]
             counts[entry.table] = result.rowcount  # type: ignore[attr-defined]
@@ -273,13 +278,12 @@ def retention_cutoff(*, months: int, now: datetime | None = None) -> datetime:
 def _expired(entry: PersonalTable, cutoff: datetime) -> ColumnElement[bool]:
     rows = _table(entry.table)
     condition: ColumnElement[bool] = rows.c[entry.age_column] < cutoff
-    if "->" in entry.owner:  # also the rows of an expired parent (deleted with it anyway)
-        column, parent_name = entry.owner.split("->")
-        parent = _table(parent_name)
-        condition = or_(
-            condition,
-            rows.c[column].in_(select(parent.c.id).where(_expired(table(parent_name), cutoff))),
-        )
+    for owner in entry.owner.split("|"):  # also the rows of an expired parent
+        if "->" in owner:
+            column, parent_name = owner.split("->")
+            parent = _table(parent_name)
+            expired_parents = select(parent.c.id).where(_expired(table(parent_name), cutoff))
+            condition = or_(condition, rows.c[column].in_(expired_parents))
     if entry.table == "residents":  # a resident goes only with the last of their rows
         for other in PERSONAL_TABLES:
             if other.owner == "resident_id":

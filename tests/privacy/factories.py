@@ -8,13 +8,17 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.channels.incidents import record_incident
+from bot.channels.models import IncidentKind
 from bot.consents.service import record_consent
+from bot.conversations.messages import OutboundReply
 from bot.db.base import Base
-from bot.delivery.models import IncidentKind
-from bot.delivery.service import record_incident
+from bot.delivery.models import DeadJob
 from bot.handoff.models import HandoffReason
 from bot.handoff.service import request_handoff
+from bot.outbound.service import enqueue
 from bot.privacy.registry import PERSONAL_TABLES
+from bot.privacy.service import owned_by
 from bot.requests.models import RequestStatus
 from bot.requests.service import set_status, submit_aid_request, submit_health_declaration
 from bot.residents.models import Resident
@@ -56,6 +60,25 @@ def fill_everything(session: Session, conversation_id: str, *, team_slug: str) -
         conversation_id=conversation_id,
         code="blocked",
     )
+    enqueue(
+        session=session,
+        channel=conversation_id.split(":")[0],
+        address=conversation_id.split(":")[1],
+        reply=OutboundReply("Họ tên: Trần Thị Riêng, SĐT 0987654321"),
+        kind="staff_reply",
+        conversation_id=conversation_id,
+    )
+    session.add(
+        DeadJob(
+            entry_id="1-0",
+            channel=conversation_id.split(":")[0],
+            kind="turn",
+            conversation_id=conversation_id,
+            job='{"text": "nhà tôi ở 99 Đường Riêng Tư"}',
+            error="ValueError",
+            attempts=3,
+        )
+    )
     session.flush()
     return saved.request.ref_code
 
@@ -83,31 +106,16 @@ async def fill_redis(redis, conversation_id: str) -> None:  # type: ignore[no-un
 
 
 def age_everything(session: Session, conversation_id: str, moment: datetime) -> None:
-    """Moves every row of a conversation (and the resident's last visit) back in time."""
+    """Moves every registry row of a conversation (and the resident's visits) back in time."""
     resident_id = session.scalar(
         select(Resident.id).where(Resident.conversation_id == conversation_id)
     )
-    tables = Base.metadata.tables
-    aid_ids = select(tables["aid_requests"].c.id).where(
-        tables["aid_requests"].c.resident_id == resident_id
-    )
-    for name in ("consents", "aid_requests", "health_declarations", "handoff_requests"):
-        t = tables[name]
-        session.execute(update(t).where(t.c.resident_id == resident_id).values(created_at=moment))
-    for name, column in (
-        ("request_status_changes", "request_id"),
-        ("outbox_messages", "aid_request_id"),
-    ):
-        t = tables[name]
-        session.execute(update(t).where(t.c[column].in_(aid_ids)).values(created_at=moment))
-    t = tables["channel_incidents"]
-    session.execute(
-        update(t).where(t.c.conversation_id == conversation_id).values(created_at=moment)
-    )
-    session.execute(
-        update(Resident)
-        .where(Resident.id == resident_id)
-        .values(created_at=moment, last_seen_at=moment)
-    )
+    for entry in PERSONAL_TABLES:
+        rows = Base.metadata.tables[entry.table]
+        condition = owned_by(entry, resident_id=resident_id, conversation_id=conversation_id)
+        values = {entry.age_column: moment}
+        if "created_at" in rows.c:
+            values["created_at"] = moment
+        session.execute(update(rows).where(condition).values(values))
     session.flush()
     session.expire_all()

@@ -7,8 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from pydantic import ValidationError
@@ -23,8 +25,9 @@ from bot.content.service import (
     render,
 )
 from bot.settings import PROJECT_ROOT, Settings
+from tests.e2e.conftest import free_port
 
-REAL = {"rasa_token": "r" * 32, "secret_key": "s" * 32}
+REAL = {"rasa_token": "r" * 32, "secret_key": "s" * 32, "action_server_token": "a" * 32}
 
 
 @pytest.fixture
@@ -135,31 +138,58 @@ def test_production_starts_once_the_content_is_verified(content: Path) -> None:
     assert settings.env == "production"
 
 
-@pytest.mark.parametrize(
-    "start",
-    ["import actions", "from bot.web.app import create_app; create_app()"],
-    ids=["action server", "web app"],
-)
-def test_processes_refuse_to_start_in_production_with_example_content(
-    content: Path, start: str
-) -> None:
-    env = {
+def _production_env(content: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "ENV": "production",
         "RASA_TOKEN": "r" * 32,
         "SECRET_KEY": "s" * 32,
+        "ACTION_SERVER_TOKEN": "a" * 32,
         "CONTENT_DIR": str(content),
     }
+
+
+def test_the_web_app_refuses_to_start_in_production_with_example_content(content: Path) -> None:
+    start = "from bot.web.app import create_app; create_app()"
+    env = _production_env(content)
+    run = [sys.executable, "-c", start]
+    refused = subprocess.run(run, env=env, capture_output=True, text=True, cwd=PROJECT_ROOT)
+    assert refused.returncode != 0
+    assert "hotlines.local.number" in refused.stderr
+    _verify_everything(content)
+    started = subprocess.run(run, env=env, capture_output=True, text=True, cwd=PROJECT_ROOT)
+    assert started.returncode == 0, started.stderr
+
+
+def test_the_action_server_refuses_to_start_in_production_with_example_content(
+    content: Path,
+) -> None:
+    port = free_port()
+    env = {**_production_env(content), "ACTION_SERVER_URL": f"http://127.0.0.1:{port}"}
+    run = [sys.executable, "-m", "bot.actionserver"]
     refused = subprocess.run(
-        [sys.executable, "-c", start], env=env, capture_output=True, text=True, cwd=PROJECT_ROOT
+        run, env=env, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120
     )
     assert refused.returncode != 0
     assert "hotlines.local.number" in refused.stderr
     _verify_everything(content)
-    started = subprocess.run(
-        [sys.executable, "-c", start], env=env, capture_output=True, text=True, cwd=PROJECT_ROOT
+    server = subprocess.Popen(
+        run, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    assert started.returncode == 0, started.stderr
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break  # listening (any answer: /health wants the token)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if server.stderr:
+            server.stderr.close()
 
 
 def test_rumour_rebuttals_use_no_example(content: Path) -> None:
@@ -185,6 +215,7 @@ def test_content_check_lists_the_examples_and_fails_in_production(
         monkeypatch.setenv("ENV", "production")
         monkeypatch.setenv("RASA_TOKEN", "r" * 32)
         monkeypatch.setenv("SECRET_KEY", "s" * 32)
+        monkeypatch.setenv("ACTION_SERVER_TOKEN", "a" * 32)
         get_settings.cache_clear()
         refused = runner.invoke(app, ["content", "check"])
         assert refused.exit_code == 1 and "hotlines.local.number" in refused.output
