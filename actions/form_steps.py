@@ -20,7 +20,7 @@ from actions.forms import (
     answer_slots,
     reset_form_slots,
 )
-from bot.consents.service import CONSENT_TEXTS
+from bot.consents.service import CONSENT_TEXTS, refusal_reply
 from bot.content.service import fact
 from bot.db.session import session_scope
 from bot.requests.codes import format_ref
@@ -251,10 +251,13 @@ class ActionFinishForm(Action):
         if tracker.get_slot("save_failed") == "outage" and not ref:
             # The form ended after the last retry; the validator has said what to do.
             return reset_form_slots()
-        if tracker.get_slot("consent") is False or not ref:
+        if tracker.get_slot("consent") is False:
+            dispatcher.utter_message(text=refusal_reply())
+            return reset_form_slots()
+        if not ref:
             dispatcher.utter_message(
-                text="Dạ, tôi tôn trọng lựa chọn của bạn và không lưu thông tin nào. Khi cần, "
-                f"bạn có thể gọi {fact('hotlines.local.number')} hoặc nhắn lại cho tôi."
+                text="Dạ, thông tin trong biểu mẫu chưa được lưu. Khi cần, bạn có thể gọi "
+                f"{fact('hotlines.local.number')} hoặc nhắn lại cho tôi."
             )
             return reset_form_slots()
         code = format_ref(ref)

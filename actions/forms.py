@@ -324,7 +324,7 @@ class _ResidentForm(FormValidationAction):
                     purpose=PURPOSE[self.form],
                     granted=granted,
                 )
-                consent_id = consent.id
+                consent_id = consent.id if consent else None  # a refusal keeps nothing
         except (SQLAlchemyError, ValueError) as exc:
             # The class only: a database error's text can carry the values being written.
             logger.error("could not record a consent answer: %s", type(exc).__name__)

@@ -24,6 +24,9 @@ outbound_app = typer.Typer(
 )
 jobs_app = typer.Typer(help="The inbound job queue's dead letters.", no_args_is_help=True)
 channels_app = typer.Typer(help="Channel problems admins should see.", no_args_is_help=True)
+privacy_app = typer.Typer(
+    help="Residents' personal data: erasure, retention.", no_args_is_help=True
+)
 app.add_typer(handoffs_app, name="handoffs")
 app.add_typer(content_app, name="content")
 teams_app = typer.Typer(help="Support teams and the wards they cover.", no_args_is_help=True)
@@ -31,6 +34,7 @@ requests_app = typer.Typer(help="Hardship (aid) requests.", no_args_is_help=True
 app.add_typer(teams_app, name="teams")
 app.add_typer(requests_app, name="requests")
 app.add_typer(channels_app, name="channels")
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(outbound_app, name="outbound")
 app.add_typer(jobs_app, name="jobs")
 
@@ -301,14 +305,30 @@ def requests_set_status(
 
 @content_app.command("check")
 def content_check() -> None:
-    """Checks that the content files parse and every {fact} they use exists."""
-    from bot.content.service import check_content
+    """Checks the content files and lists the example values that replies still use."""
+    from pydantic import ValidationError
 
-    problems = check_content()
+    from bot.content.service import check_content, example_content_in_use
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # production refusing the content (or other settings)
+        for error in exc.errors():
+            typer.echo(f"problem: {error['msg']}", err=True)
+        raise typer.Exit(1) from None
+    problems = check_content(content_dir=settings.content_dir)
     for problem in problems:
         typer.echo(f"problem: {problem}", err=True)
     if problems:
         raise typer.Exit(1)
+    examples = example_content_in_use(content_dir=settings.content_dir)
+    for example in examples:
+        typer.echo(f"example: {example}")
+    if examples:
+        typer.echo(
+            f"{len(examples)} example value(s) or file(s) in use: residents get the fallbacks "
+            "(national lines, general wording) instead, and ENV=production refuses to start."
+        )
     typer.echo("Content files are usable.")
 
 
@@ -516,6 +536,89 @@ def jobs_replay(
         typer.echo("No such dead job (or its replay is already asked).", err=True)
         raise typer.Exit(1)
     typer.echo(f"{count} job(s) will be queued again by the worker.")
+
+
+async def _with_rasa_and_redis(work: Any) -> Any:
+    from bot.conversations.rasa_client import RasaClient
+    from bot.infra.redis import get_redis
+
+    settings = get_settings()
+    rasa = RasaClient(settings)
+    try:
+        return await work(settings, get_redis(), rasa)
+    finally:
+        await rasa.aclose()
+
+
+@privacy_app.command("purge")
+def privacy_purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count only; delete nothing."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Deletes the personal data older than PRIVACY_RETENTION_MONTHS (the worker does it daily)."""
+    import getpass
+
+    from bot.privacy.runtime import purge_expired
+
+    async def work(settings: Any, redis: Any, rasa: Any) -> Any:
+        return await purge_expired(
+            settings=settings,
+            redis=redis,
+            tracker_store=rasa,
+            actor=f"cli:{getpass.getuser()}",
+            dry_run=dry_run,
+        )
+
+    purge = asyncio.run(_with_rasa_and_redis(work))
+    detail = purge.audit_detail()
+    if as_json:
+        typer.echo(json.dumps({"dry_run": dry_run, **detail}, ensure_ascii=False))
+        return
+    verb = "Would delete" if dry_run else "Deleted"
+    typer.echo(f"{verb} personal data older than {purge.cutoff:%Y-%m-%d}:")
+    for name, count in sorted(purge.rows.items()):
+        typer.echo(f"  {name}: {count}")
+    if not purge.rows:
+        typer.echo("  nothing")
+    if not dry_run:
+        typer.echo(
+            f"  Redis keys: {purge.keys}; Rasa trackers erased: {purge.trackers}, "
+            f"trimmed of old events: {purge.trackers_trimmed}"
+            + (f" ({purge.trackers_failed} not reachable)" if purge.trackers_failed else "")
+        )
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    conversation_id: str = typer.Argument(..., help="e.g. telegram:123456789"),
+) -> None:
+    """Erases everything about one conversation (a resident's request made by other means)."""
+    import getpass
+
+    from bot.privacy.runtime import erase_conversation
+    from bot.residents.service import InvalidConversationId, check_conversation_id
+
+    try:
+        check_conversation_id(conversation_id)
+    except InvalidConversationId:
+        typer.echo("Not a conversation id (telegram:<id>, zalo:<id> or web:<id>).", err=True)
+        raise typer.Exit(2) from None
+
+    async def work(settings: Any, redis: Any, rasa: Any) -> Any:
+        return await erase_conversation(
+            settings=settings,
+            redis=redis,
+            tracker_store=rasa,
+            conversation_id=conversation_id,
+            actor=f"cli:{getpass.getuser()}",
+        )
+
+    erasure = asyncio.run(_with_rasa_and_redis(work))
+    rows = ", ".join(f"{name} {count}" for name, count in sorted(erasure.rows.items()))
+    typer.echo(f"Erased rows: {rows or 'none'}; Redis keys: {erasure.keys}.")
+    if erasure.tracker is False:
+        typer.echo("Rasa was not reachable: its tracker was NOT erased; run again.", err=True)
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

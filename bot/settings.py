@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     outbound_backoff_base_seconds: float = 0.5
     outbound_backoff_max_seconds: float = 60.0
 
+    # Personal data is kept at most this long (the consent texts promise 12 months), then
+    # purged by the worker (and `hotline privacy purge`) every PRIVACY_PURGE_INTERVAL_HOURS.
+    privacy_retention_months: int = Field(default=12, ge=1, le=120)
+    privacy_purge_interval_hours: float = Field(default=24.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
         if self.env == "production":
@@ -109,7 +114,22 @@ class Settings(BaseSettings):
             raise ValueError("TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_BOT_TOKEN")
         if self.zalo_app_id and not self.zalo_oa_secret_key:
             raise ValueError("ZALO_OA_SECRET_KEY is required with ZALO_APP_ID")
+        if self.env == "production":
+            self._refuse_example_content()
         return self
+
+    def _refuse_example_content(self) -> None:
+        # Residents never see an example value (fallbacks stand in), but a deployment that
+        # still answers with fallbacks has not put in its own numbers and places yet.
+        from bot.content.service import example_content_in_use
+
+        examples = example_content_in_use(content_dir=self.content_dir)
+        if examples:
+            raise ValueError(
+                "replies still use example content; replace it with verified values and mark "
+                f"it verified in {self.content_dir} (`hotline content check` lists it): "
+                + "; ".join(examples)
+            )
 
     @property
     def telegram_enabled(self) -> bool:

@@ -35,6 +35,7 @@ import httpx
 import yaml
 
 from bot.ports import PortTaken, check_port_free
+from bot.privacy.registry import RASA_REDIS_KEY_PREFIX, RASA_TRACKER_EXPIRY_SECONDS
 from bot.settings import PROJECT_ROOT, Settings
 from bot.training import MODEL_PATH, RASA_BIN, rasa_env
 
@@ -102,11 +103,11 @@ def write_endpoints(settings: Settings) -> Path:
             "url": url.hostname or "127.0.0.1",
             "port": url.port or 6379,
             "db": int((url.path or "/0").lstrip("/") or 0),
-            "key_prefix": "hotline",
+            "key_prefix": RASA_REDIS_KEY_PREFIX,
         }
         if url.password:
             redis["password"] = url.password
-        endpoints["tracker_store"] = {**redis, "record_exp": 30 * 24 * 3600}
+        endpoints["tracker_store"] = {**redis, "record_exp": RASA_TRACKER_EXPIRY_SECONDS}
         endpoints["lock_store"] = dict(redis)
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     # One file per Rasa port, so a test stack and a developer's stack never share one.

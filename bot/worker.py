@@ -12,6 +12,7 @@ from bot.conversations.rasa_client import RasaClient
 from bot.delivery.runtime import delivery
 from bot.infra.redis import get_redis
 from bot.logging import configure_logging
+from bot.privacy.runtime import purge_daily
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 async def run_worker() -> None:
-    """Runs the inbound job worker and the outbound worker until SIGINT/SIGTERM."""
+    """Runs the inbound job worker, the outbound worker and the daily retention purge until
+    SIGINT/SIGTERM."""
     settings = get_settings()
     configure_logging(settings.log_level)
     if not settings.redis_url:
@@ -35,6 +37,9 @@ async def run_worker() -> None:
     rasa = RasaClient(settings)
     pipeline = ConversationPipeline(settings=settings, rasa=rasa, redis=redis)
     stop = _stop_on_signals()
+    purge = asyncio.create_task(
+        purge_daily(settings=settings, redis=redis, tracker_store=rasa, stop=stop)
+    )
     try:
         async with delivery(
             settings=settings,
@@ -46,4 +51,6 @@ async def run_worker() -> None:
             logger.info("workers running")
             await stop.wait()
     finally:
+        stop.set()
+        await purge
         await rasa.aclose()

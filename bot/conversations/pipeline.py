@@ -12,11 +12,15 @@ import logging
 import re
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.conversations.messages import InboundMessage, Location, OutboundReply, ReplyButton
 from bot.conversations.rasa_client import RasaClient, RasaUnavailable
 from bot.handoff.emergency import answer_emergency, emergency_number
 from bot.places.nearest import nearest_ward
+from bot.privacy.runtime import ERASE_COMMAND, erase_conversation
+from bot.privacy.service import erasure_failed_reply, erasure_reply
 from bot.residents.service import check_conversation_id
 from bot.safety import detect_emergency
 from bot.settings import Settings
@@ -103,7 +107,9 @@ class ConversationPipeline:
                 logger.info("duplicate message on %s", message.channel)
                 return earlier
         try:
-            replies = await self._replies(message)
+            replies = await self._run_commands(
+                message.conversation_id, await self._replies(message)
+            )
         except RasaUnavailable as exc:
             logger.warning("rasa unavailable: %s", exc)
             if dedupe_key:  # let the resident's retry go through
@@ -120,6 +126,32 @@ class ConversationPipeline:
                 dedupe_key, json.dumps([r.as_dict() for r in replies]), ex=DEDUPE_TTL_SECONDS
             )
         return replies
+
+    async def _run_commands(
+        self, conversation_id: str, replies: list[OutboundReply]
+    ) -> list[OutboundReply]:
+        """Carries out what the dialogue asked for after its turn (erasure needs the turn
+        finished: Rasa saves its tracker at the end) and says what was done."""
+        done = []
+        for reply in replies:
+            if reply.command != ERASE_COMMAND:
+                if reply.command is None:
+                    done.append(reply)
+                continue
+            try:
+                erasure = await erase_conversation(
+                    settings=self._settings,
+                    redis=self._redis,
+                    tracker_store=self._rasa,
+                    conversation_id=conversation_id,
+                    actor="resident",
+                )
+            except (SQLAlchemyError, RedisError) as exc:
+                logger.error("erasure failed: %s", type(exc).__name__)
+                done.append(OutboundReply(erasure_failed_reply()))
+            else:
+                done.append(OutboundReply(erasure_reply(erasure)))
+        return done
 
     async def _claim_turn(self, dedupe_key: str) -> list[OutboundReply] | None:
         """Marks a turn as under way; returns the replies of an earlier run of it instead.

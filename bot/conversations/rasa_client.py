@@ -13,6 +13,10 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 
+# An action's `json_message={COMMAND_KEY: "<command>"}` reaches the pipeline as a command.
+COMMAND_KEY = "hotline_command"
+
+
 class RasaUnavailable(RuntimeError):
     """Rasa did not answer, or answered with an error."""
 
@@ -65,6 +69,44 @@ class RasaClient:
         if response.status_code != 200:
             raise RasaUnavailable(f"action server: HTTP {response.status_code}")
 
+    async def tracker_events(self, conversation_id: str) -> list[dict[str, Any]] | None:
+        """Every event Rasa keeps for a conversation (all sessions), or None if unreachable."""
+        try:
+            response = await self._client.get(
+                f"/conversations/{conversation_id}/tracker",
+                params={"token": self._token(), "include_events": "ALL"},
+            )
+            response.raise_for_status()
+            events = response.json().get("events")
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            logger.warning("could not read a Rasa tracker: %s", type(exc).__name__)
+            return None
+        return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
+
+    async def replace_tracker_events(
+        self, conversation_id: str, events: list[dict[str, Any]]
+    ) -> bool:
+        """Sets a conversation's events in Rasa's tracker store; False if Rasa could not be
+        reached. (Rasa's Redis store merges them with the stored ones: delete its key first.)"""
+        try:
+            response = await self._client.put(
+                f"/conversations/{conversation_id}/tracker/events",
+                params={"token": self._token()},
+                json=events,
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            logger.warning("could not replace a Rasa tracker: %s", type(exc).__name__)
+            return False
+        return True
+
+    async def erase_tracker(self, conversation_id: str) -> bool:
+        """Replaces a conversation's events with none; False if Rasa could not be reached."""
+        return await self.replace_tracker_events(conversation_id, [])
+
+    def _token(self) -> str:
+        return self._settings.rasa_token.get_secret_value()
+
     async def status(self) -> dict[str, Any]:
         """Returns Rasa's /status (needs the API token); raises RasaUnavailable."""
         token = self._settings.rasa_token.get_secret_value()
@@ -95,6 +137,10 @@ def _merge_replies(items: list[dict[str, Any]]) -> list[OutboundReply]:
     """Turns REST channel output into replies; buttons sent alone join the text before them."""
     replies: list[OutboundReply] = []
     for item in items:
+        custom = item.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get(COMMAND_KEY), str):
+            replies.append(OutboundReply(text="", command=custom[COMMAND_KEY]))
+            continue
         text = item.get("text") or ""
         buttons = [
             ReplyButton(title=str(b.get("title", "")), payload=str(b.get("payload", "")))

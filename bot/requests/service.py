@@ -20,7 +20,6 @@ from bot.audit.service import record_audit
 from bot.consents.models import Consent
 from bot.db.base import Base, utcnow
 from bot.places.wards import get_ward
-from bot.privacy.service import register_describer
 from bot.requests.codes import format_ref, new_ref_code
 from bot.requests.models import (
     OPEN_STATUSES,
@@ -590,24 +589,3 @@ def list_aid_requests(
     if team_slug:
         query = query.join(Team, Team.id == AidRequest.team_id).where(Team.slug == team_slug)
     return list(session.scalars(query.order_by(*PRIORITY_ORDER).limit(limit)))
-
-
-@register_describer
-def _describe_requests(session: Session, resident: Resident) -> list[str]:
-    lines = []
-    aids = session.scalars(select(AidRequest).where(AidRequest.resident_id == resident.id)).all()
-    if aids:
-        lines.append(
-            f"{len(aids)} đề nghị hỗ trợ (nhu cầu, hoàn cảnh, địa chỉ, số điện thoại): "
-            + ", ".join(format_ref(a.ref_code) for a in aids)
-            + "."
-        )
-    declarations = session.scalars(
-        select(HealthDeclaration).where(HealthDeclaration.resident_id == resident.id)
-    ).all()
-    if declarations:
-        lines.append(
-            f"{len(declarations)} tờ khai y tế (họ tên, năm sinh, số điện thoại, nơi ở, "
-            "tình trạng sức khỏe): " + ", ".join(format_ref(d.ref_code) for d in declarations) + "."
-        )
-    return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from bot.conversations.rasa_client import RasaClient
 from bot.delivery.runtime import delivery
 from bot.infra.redis import get_redis
 from bot.logging import configure_logging
+from bot.privacy.runtime import purge_daily
 from bot.settings import Settings, get_settings
 from bot.web import chat, health
 
@@ -71,19 +73,34 @@ def create_app(
             settings=settings, rasa=app.state.rasa, redis=app_redis
         )
         # One outbound path: the workers (inbound jobs, outbound messages) run here unless
-        # WORKER_IN_PROCESS=false (then `hotline worker`).
-        async with delivery(
-            settings=settings,
-            redis=app_redis,
-            pipeline=app.state.pipeline,
-            run_worker=settings.worker_in_process,
-            channels=build_channels(settings, app_redis),
-        ) as running:
-            app.state.queue = running.queue
-            app.state.channels = running.channels
-            # The console subscribes here to show messages' delivery state live.
-            app.state.delivery_events = running.events
-            yield
+        # WORKER_IN_PROCESS=false (then `hotline worker`); so does the daily retention purge.
+        stop = asyncio.Event()
+        purge = (
+            asyncio.create_task(
+                purge_daily(
+                    settings=settings, redis=app_redis, tracker_store=app.state.rasa, stop=stop
+                )
+            )
+            if settings.worker_in_process
+            else None
+        )
+        try:
+            async with delivery(
+                settings=settings,
+                redis=app_redis,
+                pipeline=app.state.pipeline,
+                run_worker=settings.worker_in_process,
+                channels=build_channels(settings, app_redis),
+            ) as running:
+                app.state.queue = running.queue
+                app.state.channels = running.channels
+                # The console subscribes here to show messages' delivery state live.
+                app.state.delivery_events = running.events
+                yield
+        finally:
+            stop.set()
+            if purge is not None:
+                await purge
         await app.state.rasa.aclose()
 
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)

@@ -31,11 +31,13 @@ from actions.forms import (
 from actions.requests_status import ActionCheckRequestStatus
 from bot.audit.models import AuditEvent
 from bot.consents.models import Consent
+from bot.consents.service import refusal_reply
 from bot.db import session as db_session
 from bot.outbound.models import OutboundMessage
 from bot.requests.codes import format_ref
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.requests.service import submit_aid_request
+from bot.residents.models import Resident
 from tests.requests.factories import BEN_THANH, aid_in, conversation_id, make_team
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,12 +128,12 @@ async def test_consent_refused_ends_the_form_and_keeps_nothing(session: Session)
         candidates={"consent": False},
     )
     events, _ = await run_validation(ValidateHealthDeclarationForm(), tracker)
-    consent = session.scalar(select(Consent).order_by(Consent.id.desc()))
-    assert consent is not None and consent.granted is False
-    assert consent.purpose == "health_declaration"
+    # Nothing about the resident is kept (item 7): no consent row, no resident row.
+    assert session.scalar(select(Consent)) is None
+    assert session.scalar(select(Resident)) is None
     assert events == [
         SlotSet("consent", False),
-        SlotSet("consent_id", consent.id),
+        SlotSet("consent_id", None),
         SlotSet("requested_slot", None),
     ]
     dispatcher = CollectingDispatcher()
@@ -140,7 +142,7 @@ async def test_consent_refused_ends_the_form_and_keeps_nothing(session: Session)
         make_tracker(form=HEALTH, requested=None, text="", slots={"consent": False}),
         DOMAIN,
     )
-    assert "không lưu thông tin nào" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["text"] == refusal_reply()
     assert finish == [SlotSet(name, None) for name in FORM_SLOTS]
 
 

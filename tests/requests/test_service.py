@@ -234,12 +234,12 @@ def test_requests_listed_most_urgent_first(session: Session) -> None:
 
 def test_consent_records_the_text_version(session: Session) -> None:
     conv = conversation_id()
-    refused = record_consent(
-        session=session, conversation_id=conv, purpose="health_declaration", granted=False
+    given = record_consent(
+        session=session, conversation_id=conv, purpose="health_declaration", granted=True
     )
-    assert refused.granted is False
-    assert refused.text_version == consent_version("health_declaration")
-    assert refused.text_version.startswith("v1-")
+    assert given is not None and given.granted is True
+    assert given.text_version == consent_version("health_declaration")
+    assert given.text_version.startswith("v1-")
     assert consent_version("health_declaration") != consent_version("aid_request")
 
 
@@ -252,7 +252,7 @@ def test_erasing_a_resident_erases_requests_consents_and_notices(session: Sessio
     assert any("đề nghị hỗ trợ" in line for line in lines)
     assert any("tờ khai y tế" in line for line in lines)
     aid_id = aid.id
-    assert erase_personal_data(session=session, conversation_id=conv)
+    assert erase_personal_data(session=session, conversation_id=conv, actor="resident").anything
     session.expunge_all()
     assert session.get(AidRequest, aid_id) is None
     assert (
@@ -315,4 +315,5 @@ def test_consent_answers_are_listed_for_the_resident(session: Session) -> None:
         session=session, conversation_id=conv, purpose="health_declaration", granted=False
     )
     lines = describe_personal_data(session=session, conversation_id=conv)
-    assert any("1 đồng ý, 1 không đồng ý" in line for line in lines)
+    # A refusal keeps nothing: only the agreement is listed.
+    assert any("1 lần bạn đồng ý" in line for line in lines)
