@@ -187,7 +187,7 @@ def is_stale_button(tracker: Tracker, domain: DomainDict, form_slots: list[str])
         return False
     answer_to = _latest_entities(tracker, "answer_to")
     if answer_to:
-        return answer_to[0] != asked
+        return bool(answer_to[0] != asked)
     text = (tracker.latest_message.get("text") or "").strip()
     if not text or is_none_answer(text):  # "không có" answers many questions
         return False
@@ -308,7 +308,8 @@ class _ResidentForm(FormValidationAction):
             events += [SlotSet(name, value) for name, value in cleared.items()]
             dispatcher.utter_message(text="Dạ, bạn nhập lại giúp tôi nhé.")
             return events
-        return await super().run(dispatcher, tracker, domain)
+        events = await super().run(dispatcher, tracker, domain)
+        return list(events)
 
     # --- shared slots ------------------------------------------------------------------------
 
@@ -338,7 +339,7 @@ class _ResidentForm(FormValidationAction):
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        candidates = _latest_entities(tracker, "phone_number") + [_text(value, tracker)]
+        candidates = [*_latest_entities(tracker, "phone_number"), _text(value, tracker)]
         for candidate in candidates:
             phone = normalize_phone(candidate)
             if phone:
@@ -355,7 +356,8 @@ class _ResidentForm(FormValidationAction):
         text = _text(value, tracker)
         if get_ward(text) is not None:  # already a code (prefilled, or a button)
             ward = get_ward(text)
-            assert ward is not None
+            if ward is None:
+                raise RuntimeError("ward is missing")
             return {"ward": ward.code, "ward_label": ward.label, "ward_query": None}
         previous = tracker.get_slot("ward_query")
         match = resolve_ward(previous, province_hint=text) if previous else None

@@ -122,7 +122,7 @@ def _bot_offered_person(tracker: Tracker) -> bool:
             "action_listen",
             "action_request_human",
         ):
-            return event.get("name") == "action_handle_fallback"
+            return bool(event.get("name") == "action_handle_fallback")
     return False
 
 

@@ -17,6 +17,7 @@ import hmac
 import ipaddress
 import logging
 import warnings
+from typing import Any
 from urllib.parse import urlsplit
 
 from sanic import Sanic, response
@@ -37,7 +38,7 @@ def authorization_header(token: str) -> str:
     return f"Bearer {token}"
 
 
-def create_action_app(*, token: str, actions_package: str = ACTIONS_PACKAGE) -> Sanic:
+def create_action_app(*, token: str, actions_package: str = ACTIONS_PACKAGE) -> Sanic[Any, Any]:
     """Builds rasa_sdk's action app with the actions registered, behind the shared secret."""
     if not token:
         raise ValueError("the action server needs a token (ACTION_SERVER_TOKEN)")
@@ -49,7 +50,7 @@ def create_action_app(*, token: str, actions_package: str = ACTIONS_PACKAGE) -> 
     executor = ActionExecutor()
     executor.register_package(actions_package)
     # No CORS: only Rasa calls this server, never a browser.
-    app = create_app(executor, cors_origins=None)
+    app: Sanic[Any, Any] = create_app(executor, cors_origins=None)
     expected = authorization_header(token).encode()
 
     async def require_token(request: Request) -> HTTPResponse | None:

@@ -445,7 +445,8 @@ def outbound_replay(
             if all_dead:
                 count = replay_all_dead(session=session)
             else:
-                assert message_id is not None
+                if message_id is None:
+                    raise RuntimeError("message_id is missing")
                 replay(session=session, message_id=message_id)
                 count = 1
     except LookupError:

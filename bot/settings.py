@@ -126,7 +126,7 @@ class Settings(BaseSettings):
         examples = example_content_in_use(content_dir=self.content_dir)
         if examples:
             raise ValueError(
-                "replies still use example content; replace it with verified values and mark "
+                "replies still use example content; replace it with verified values and mark "  # noqa: S608 — an error message, not SQL
                 f"it verified in {self.content_dir} (`hotline content check` lists it): "
                 + "; ".join(examples)
             )

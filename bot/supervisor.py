@@ -305,7 +305,7 @@ class Supervisor:
 
     def _spawn(self, spec: ProcessSpec) -> None:
         spec.restart_at = None
-        spec.process = subprocess.Popen(
+        spec.process = subprocess.Popen(  # noqa: S603 — fixed argv built by us, no shell
             spec.argv,
             cwd=PROJECT_ROOT,
             env=spec.env,
@@ -313,14 +313,15 @@ class Supervisor:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, out of reach of the terminal's ^C
-            preexec_fn=self._preexec,  # noqa: PLW1509 — only prctl, resolved before the fork
+            preexec_fn=self._preexec,
         )
         pump = threading.Thread(target=self._pump, args=(spec, spec.process), daemon=True)
         pump.start()
         self._pumps.append(pump)
 
     def _pump(self, spec: ProcessSpec, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdout is not None
+        if process.stdout is None:
+            raise RuntimeError("process.stdout is missing")
         with process.stdout, (self.log_dir / f"{spec.name}.log").open("ab") as log:
             for raw in process.stdout:
                 log.write(raw)
@@ -413,7 +414,8 @@ class Supervisor:
             return self._schedule_restart(spec, now, str(exc))
         spec.tail.clear()
         self._spawn(spec)
-        assert spec.process is not None
+        if spec.process is None:
+            raise RuntimeError("spec.process is missing")
         self.say(f"Restarted {spec.name} (pid {spec.process.pid}).")
         return None
 

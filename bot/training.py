@@ -71,7 +71,7 @@ def train(*, force: bool = False) -> bool:
     if not RASA_BIN.exists():
         raise FileNotFoundError(f"{RASA_BIN} not found: run ./dev setup first")
     fingerprint = training_fingerprint()
-    subprocess.run(
+    subprocess.run(  # noqa: S603 — fixed argv built by us, no shell
         [
             str(RASA_BIN),
             "train",

@@ -26,17 +26,17 @@ from sqlalchemy.orm import sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.db.base import utcnow  # noqa: E402
-from bot.db.migrate import upgrade  # noqa: E402
-from bot.db.session import make_engine  # noqa: E402
-from bot.privacy.service import (  # noqa: E402
+from bot.db.base import utcnow
+from bot.db.migrate import upgrade
+from bot.db.session import make_engine
+from bot.privacy.service import (
     erase_keys,
     erase_records,
     purge_records,
     retention_cutoff,
 )
-from bot.residents.models import Resident  # noqa: E402
-from tests.privacy.factories import age_everything, fill_everything, fill_redis  # noqa: E402
+from bot.residents.models import Resident
+from tests.privacy.factories import age_everything, fill_everything, fill_redis
 
 
 def _ms(seconds: list[float]) -> str:

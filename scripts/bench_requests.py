@@ -27,11 +27,11 @@ from sqlalchemy.orm import sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.db.migrate import upgrade  # noqa: E402
-from bot.db.session import make_engine  # noqa: E402
-from bot.places.wards import ward_index  # noqa: E402
-from bot.requests.service import AidRequestIn, submit_aid_request  # noqa: E402
-from bot.teams.service import import_teams  # noqa: E402
+from bot.db.migrate import upgrade
+from bot.db.session import make_engine
+from bot.places.wards import ward_index
+from bot.requests.service import AidRequestIn, submit_aid_request
+from bot.teams.service import import_teams
 
 ROOT = Path(__file__).resolve().parent.parent
 WARDS = ["26743", "26740", "00070", "00004", "26737", "28468"]

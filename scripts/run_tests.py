@@ -40,6 +40,20 @@ def stages(pytest_args: list[str]) -> dict[str, tuple[list[str], dict[str, str] 
             ],
             None,
         ),
+        "format": (
+            [
+                str(APP_BIN / "ruff"),
+                "format",
+                "--check",
+                "bot",
+                "actions",
+                "connectors",
+                "hotline_nlu",
+                "tests",
+                "scripts",
+            ],
+            None,
+        ),
         "mypy": ([str(APP_BIN / "mypy")], None),
         "content": ([str(APP_BIN / "hotline"), "content", "check"], None),
         "rasa-validate": (

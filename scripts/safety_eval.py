@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.safety.detector import detect_emergency  # noqa: E402
-from bot.safety.evaluation import STYLES, Report, Tally, evaluate, load_set  # noqa: E402
-from hotline_nlu.normalize import normalize  # noqa: E402
+from bot.safety.detector import detect_emergency
+from bot.safety.evaluation import STYLES, Report, Tally, evaluate, load_set
+from hotline_nlu.normalize import normalize
 
 MIN_RECALL = 0.99
 MAX_FALSE_ALARMS = 0.01

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.safety.detector import detect_emergency  # noqa: E402
-from bot.safety.evaluation import STYLES, load_set  # noqa: E402
+from bot.safety.detector import detect_emergency
+from bot.safety.evaluation import STYLES, load_set
 
 PAIRS = ["", "heldout_", "heldout2_", "heldout3_"]
 

@@ -93,6 +93,6 @@ class ChannelPlugin:
     the web stack) and its `hotline <name> …` commands."""
 
     name: str
-    build: Callable[[Settings, aioredis.Redis], Channel | None]
+    build: Callable[[Settings, aioredis.Redis[str]], Channel | None]
     router: Callable[[], APIRouter] | None = None
     cli: typer.Typer | None = None

@@ -16,7 +16,7 @@ class IncidentKind(StrEnum):
     UNREACHABLE = "unreachable"  # blocked the bot, unfollowed
     UNDELIVERABLE = "undeliverable"  # retries used up
     REJECTED = "rejected"  # the platform refused the message itself
-    TOKEN_REFRESH_FAILED = "token_refresh_failed"
+    TOKEN_REFRESH_FAILED = "token_refresh_failed"  # noqa: S105 — a name, not a secret
     AUTH_FAILED = "auth_failed"  # the platform refused our credentials: channel paused
     JOB_FAILED = "job_failed"  # an inbound job failed every try: in the dead letters
 

@@ -26,7 +26,7 @@ CHANNELS: tuple[ChannelPlugin, ...] = (
 )
 
 
-def build_channels(settings: Settings, redis: aioredis.Redis) -> dict[str, Channel]:
+def build_channels(settings: Settings, redis: aioredis.Redis[str]) -> dict[str, Channel]:
     """The channels whose credentials are set, by name."""
     built = (plugin.build(settings, redis) for plugin in CHANNELS)
     return {channel.name: channel for channel in built if channel is not None}

@@ -91,7 +91,7 @@ def location_wrong_reply() -> OutboundReply:
 class ConversationPipeline:
     """Turns one inbound message into the bot's replies; safe to call twice for one message."""
 
-    def __init__(self, *, settings: Settings, rasa: RasaClient, redis: aioredis.Redis) -> None:
+    def __init__(self, *, settings: Settings, rasa: RasaClient, redis: aioredis.Redis[str]) -> None:
         self._settings = settings
         self._rasa = rasa
         self._redis = redis

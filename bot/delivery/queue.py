@@ -68,7 +68,7 @@ class Job:
 class JobQueue:
     """Adds, reads, takes over and acknowledges jobs."""
 
-    def __init__(self, redis: aioredis.Redis, *, stream: str = STREAM) -> None:
+    def __init__(self, redis: aioredis.Redis[str], *, stream: str = STREAM) -> None:
         self.redis = redis
         self.stream = stream
 

@@ -39,7 +39,7 @@ class Delivery:
 async def delivery(
     *,
     settings: Settings,
-    redis: aioredis.Redis,
+    redis: aioredis.Redis[str],
     pipeline: ConversationPipeline,
     run_worker: bool,
     channels: dict[str, Channel],

@@ -143,7 +143,7 @@ class DeliveryWorker:
                 logger.exception("worker loop error; retrying in 1 s")
                 await asyncio.sleep(1)
 
-    async def stop(self, timeout: float = 10.0) -> None:
+    async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 — the caller's bound on a wait, not a per-call timeout
         """Stops reading and waits for the jobs under way (unfinished ones stay pending)."""
         self._stopping.set()
         if self._tasks:
@@ -188,7 +188,7 @@ class DeliveryWorker:
             await self._queue.redis.delete(f"attempts:{entry_id}")
         except asyncio.CancelledError:
             raise  # stopping: the job stays pending and is taken over later
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — every failure is handled here on purpose
             await self._failed(entry_id, job, exc)
         finally:
             self._in_flight.discard(entry_id)

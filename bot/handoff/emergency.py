@@ -173,7 +173,7 @@ async def escalate_emergency(
     return False
 
 
-async def wait_for_alerts(timeout: float = 60.0) -> None:
+async def wait_for_alerts(timeout: float = 60.0) -> None:  # noqa: ASYNC109 — the caller's bound on a wait, not a per-call timeout
     """Waits for the staff alerts still being sent (at shutdown, and in tests)."""
     if _alerts:
         await asyncio.wait(set(_alerts), timeout=timeout)

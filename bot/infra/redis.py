@@ -16,17 +16,21 @@ POOL_TIMEOUT_SECONDS = 20
 
 
 @lru_cache
-def get_redis() -> aioredis.Redis:
+def get_redis() -> aioredis.Redis[str]:
     """Returns this process's Redis client; the stand-in is shared only inside the process."""
     url = get_settings().redis_url
     if url:
-        pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=MAX_CONNECTIONS,
-            timeout=POOL_TIMEOUT_SECONDS,
-            decode_responses=True,
+        pool: aioredis.BlockingConnectionPool[aioredis.Connection] = (
+            aioredis.BlockingConnectionPool.from_url(
+                url,
+                max_connections=MAX_CONNECTIONS,
+                timeout=POOL_TIMEOUT_SECONDS,
+                decode_responses=True,
+            )
         )
-        return aioredis.Redis(connection_pool=pool)
+        # decode_responses is the pool's; repeated here so the type says str.
+        client: aioredis.Redis[str] = aioredis.Redis(connection_pool=pool, decode_responses=True)
+        return client
     import fakeredis  # only needed without a real Redis
 
     return fakeredis.FakeAsyncRedis(

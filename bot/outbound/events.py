@@ -59,7 +59,7 @@ Listener = Callable[[DeliveryStateChanged], Awaitable[None] | None]
 class DeliveryEvents:
     """A small publisher: `subscribe(listener)` returns a function that unsubscribes."""
 
-    def __init__(self, redis: aioredis.Redis | None = None) -> None:
+    def __init__(self, redis: aioredis.Redis[str] | None = None) -> None:
         self._redis = redis
         self._listeners: list[Listener] = []
 
@@ -80,11 +80,11 @@ class DeliveryEvents:
         if self._redis is not None:
             try:
                 await self._redis.publish(PUBSUB_CHANNEL, event.dumps())
-            except Exception:  # live updates are a convenience; the row holds the truth
+            except Exception:  # noqa: BLE001 — live updates are a convenience; the row holds the truth
                 logger.warning("could not publish a delivery-state change to Redis")
 
 
-async def listen(redis: aioredis.Redis) -> AsyncIterator[DeliveryStateChanged]:
+async def listen(redis: aioredis.Redis[str]) -> AsyncIterator[DeliveryStateChanged]:
     """The changes published by every process sharing this Redis, as they happen."""
     pubsub = redis.pubsub()
     await pubsub.subscribe(PUBSUB_CHANNEL)

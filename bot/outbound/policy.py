@@ -63,7 +63,7 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Delay after the `attempt`-th failure: doubling from the base, capped, with jitter."""
         delay = min(self.max_seconds, self.base_seconds * 2 ** max(attempt - 1, 0))
-        return float(delay * (0.5 + random.random() / 2))  # jitter spreads the retries
+        return float(delay * (0.5 + random.random() / 2))  # noqa: S311 — jitter spreads the retries
 
     def decide(self, error: BaseException, *, attempt: int) -> Decision:
         """What to do after the `attempt`-th try (1-based) failed with `error`."""

@@ -16,7 +16,7 @@ from bot.channels.base import SendRate
 
 
 class RateLimiter:
-    def __init__(self, redis: aioredis.Redis, *, channel: str, rate: SendRate) -> None:
+    def __init__(self, redis: aioredis.Redis[str], *, channel: str, rate: SendRate) -> None:
         self._redis = redis
         self._channel = channel
         self._per_second = rate.per_second

@@ -34,7 +34,7 @@ class ChannelPauses:
     worker stops at once. Lifted by `hotline outbound resume CHANNEL` or a worker's restart
     (after the token was fixed)."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis[str]) -> None:
         self._redis = redis
 
     async def pause(self, channel: str, reason: str) -> bool:
@@ -93,7 +93,7 @@ class OutboundSender:
         self,
         *,
         channels: Mapping[str, Channel],
-        redis: aioredis.Redis,
+        redis: aioredis.Redis[str],
         policy: RetryPolicy,
     ) -> None:
         self.channels = channels
@@ -125,7 +125,7 @@ class OutboundSender:
             await connector.send(address=address, reply=reply, context=dict(context or {}))
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # classified below: every failure has one meaning
+        except Exception as exc:  # noqa: BLE001 — classified below: every failure has one meaning
             decision = self.policy.decide(exc, attempt=attempt)
             error = describe(exc)
             await self._after_failure(channel, conversation_id, decision, exc, error)

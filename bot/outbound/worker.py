@@ -88,7 +88,8 @@ def claim_due(
     for message in session.scalars(query):
         message.attempts += 1
         message.next_attempt_at = now + LEASE
-        assert message.address is not None
+        if message.address is None:
+            raise RuntimeError("message.address is missing")
         claimed.append(
             Claimed(
                 message.id,

@@ -40,7 +40,7 @@ PURGE_MARK_KEY = "privacy:purged"  # set for one interval after each retention p
 async def erase_conversation(
     *,
     settings: Settings,
-    redis: aioredis.Redis,
+    redis: aioredis.Redis[str],
     tracker_store: TrackerStore | None,
     conversation_id: str,
     actor: str,
@@ -69,7 +69,7 @@ async def erase_conversation(
 async def purge_expired(
     *,
     settings: Settings,
-    redis: aioredis.Redis,
+    redis: aioredis.Redis[str],
     tracker_store: TrackerStore | None,
     actor: str,
     dry_run: bool = False,
@@ -111,14 +111,14 @@ async def purge_expired(
     return purge
 
 
-async def _conversations_in_rasa_redis(redis: aioredis.Redis) -> list[str]:
+async def _conversations_in_rasa_redis(redis: aioredis.Redis[str]) -> list[str]:
     """The conversations in Rasa's Redis tracker store (none when Rasa keeps them in memory)."""
     prefix = RASA_TRACKER_KEY.split("{", 1)[0]
     return [key[len(prefix) :] async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
 
 
 async def _trim_tracker(
-    redis: aioredis.Redis, tracker_store: TrackerStore, conversation_id: str, cutoff: datetime
+    redis: aioredis.Redis[str], tracker_store: TrackerStore, conversation_id: str, cutoff: datetime
 ) -> bool | None:
     """Drops a kept conversation's events older than the cutoff from Rasa's tracker: True if
     some were, False if none was that old, None if Rasa could not be reached."""
@@ -136,7 +136,7 @@ async def _trim_tracker(
 async def purge_daily(
     *,
     settings: Settings,
-    redis: aioredis.Redis,
+    redis: aioredis.Redis[str],
     tracker_store: TrackerStore | None,
     stop: asyncio.Event,
 ) -> None:

@@ -151,7 +151,7 @@ def erase_records(*, session: Session, conversation_id: str) -> dict[str, int]:
     return counts
 
 
-async def erase_keys(*, redis: aioredis.Redis, conversation_id: str, jobs_stream: str) -> int:
+async def erase_keys(*, redis: aioredis.Redis[str], conversation_id: str, jobs_stream: str) -> int:
     """Deletes a conversation's Redis keys and its queued jobs; returns how many."""
     erased = 0
     for keys in PERSONAL_KEYS:
@@ -165,7 +165,9 @@ async def erase_keys(*, redis: aioredis.Redis, conversation_id: str, jobs_stream
     return erased
 
 
-async def _erase_stream_entries(redis: aioredis.Redis, stream: str, conversation_id: str) -> int:
+async def _erase_stream_entries(
+    redis: aioredis.Redis[str], stream: str, conversation_id: str
+) -> int:
     # The stream holds only jobs not yet acknowledged (acknowledged ones are deleted), so it
     # is short; a deleted pending entry is acknowledged by the worker that meets it.
     erased, start = 0, "-"
@@ -204,7 +206,7 @@ class Erasure:
 
 async def erase_outside_database(
     *,
-    redis: aioredis.Redis,
+    redis: aioredis.Redis[str],
     tracker_store: TrackerStore | None,
     conversation_id: str,
     jobs_stream: str,

@@ -248,7 +248,8 @@ def submit_aid_request(
     need while one is open updates that one instead. Flushes; the caller commits."""
     data = _check_aid(data)
     ward = get_ward(data.ward_code)
-    assert ward is not None
+    if ward is None:
+        raise RuntimeError("ward is missing")
     resident = _lock_resident(session, conversation_id)
     _check_consent(session, resident, consent_id)
     open_same_need = session.scalars(

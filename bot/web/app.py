@@ -57,7 +57,7 @@ class BodySizeLimit:
 def create_app(
     settings: Settings | None = None,
     *,
-    redis: aioredis.Redis | None = None,
+    redis: aioredis.Redis[str] | None = None,
     rasa: RasaClient | None = None,
 ) -> FastAPI:
     """The web app; tests pass their own settings, Redis and Rasa client."""
@@ -66,7 +66,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        assert settings is not None
+        if settings is None:
+            raise RuntimeError("settings is missing")
         app_redis = redis or get_redis()
         app.state.rasa = rasa or RasaClient(settings)
         app.state.pipeline = ConversationPipeline(

@@ -26,7 +26,7 @@ async def readyz(request: Request) -> JSONResponse:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception as exc:  # any driver error means "not ready"
+    except Exception as exc:  # noqa: BLE001 — any driver error means "not ready"
         checks["database"] = f"error: {type(exc).__name__}"
     try:
         status = await request.app.state.rasa.status()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import warnings
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -52,7 +51,8 @@ def make_bot(settings: Settings) -> tuple[Bot, list[HTTPXRequest]]:
     The caller closes the requests: Bot.shutdown() skips them when the bot was never
     initialize()d, and we do not call getMe at start-up (a process must start offline).
     """
-    assert settings.telegram_bot_token is not None
+    if settings.telegram_bot_token is None:
+        raise RuntimeError("settings.telegram_bot_token is missing")
     base = settings.telegram_api_base_url.rstrip("/")
     requests = [
         HTTPXRequest(connection_pool_size=64, read_timeout=10, connect_timeout=5),
@@ -70,9 +70,7 @@ def make_bot(settings: Settings) -> tuple[Bot, list[HTTPXRequest]]:
 
 
 def _retry_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 deprecates the int form; accept both
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
+    value = exc.retry_after  # a timedelta (PTB_TIMEDELTA, see __init__), an int before
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
@@ -89,7 +87,7 @@ def _chat_id(address: str) -> int | str:
 class TelegramChannel:
     name = "telegram"
 
-    def __init__(self, *, settings: Settings, redis: aioredis.Redis) -> None:
+    def __init__(self, *, settings: Settings, redis: aioredis.Redis[str]) -> None:
         self.bot, self._requests = make_bot(settings)
         self._redis = redis
         self.rate = SendRate(
@@ -98,7 +96,9 @@ class TelegramChannel:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis: aioredis.Redis) -> TelegramChannel | None:
+    def from_settings(
+        cls, settings: Settings, redis: aioredis.Redis[str]
+    ) -> TelegramChannel | None:
         """The channel, or None when no bot token is set."""
         return cls(settings=settings, redis=redis) if settings.telegram_enabled else None
 
@@ -168,7 +168,7 @@ class TelegramChannel:
         return InlineKeyboardMarkup(rows)
 
 
-async def resolve_long_payload(redis: aioredis.Redis, digest: str) -> str | None:
+async def resolve_long_payload(redis: aioredis.Redis[str], digest: str) -> str | None:
     """The payload behind a "p:<digest>" button, or None when it expired."""
     value = await redis.get(f"tg:payload:{digest}")
     return str(value) if value is not None else None

@@ -56,7 +56,7 @@ class ZaloChannel:
     name = "zalo"
 
     def __init__(
-        self, *, settings: Settings, redis: aioredis.Redis, tokens: ZaloTokens | None = None
+        self, *, settings: Settings, redis: aioredis.Redis[str], tokens: ZaloTokens | None = None
     ) -> None:
         self._settings = settings
         self._redis = redis
@@ -68,7 +68,7 @@ class ZaloChannel:
         self.rate = SendRate(per_second=settings.zalo_messages_per_second)
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis: aioredis.Redis) -> ZaloChannel | None:
+    def from_settings(cls, settings: Settings, redis: aioredis.Redis[str]) -> ZaloChannel | None:
         """The channel, or None when no Zalo app is configured."""
         return cls(settings=settings, redis=redis) if settings.zalo_enabled else None
 

@@ -29,7 +29,7 @@ def with_choices(reply: OutboundReply) -> str:
 
 
 async def remember_choices(
-    redis: aioredis.Redis, conversation_id: str, reply: OutboundReply, *, turn: str = ""
+    redis: aioredis.Redis[str], conversation_id: str, reply: OutboundReply, *, turn: str = ""
 ) -> None:
     """Keeps a reply's button payloads; a later reply of another turn without buttons drops
     them, so a "2" typed to a question (how many people?) is not read as an old choice."""
@@ -44,7 +44,7 @@ async def remember_choices(
         await redis.delete(key)
 
 
-async def resolve_choice(redis: aioredis.Redis, conversation_id: str, text: str) -> str | None:
+async def resolve_choice(redis: aioredis.Redis[str], conversation_id: str, text: str) -> str | None:
     """The payload a numeric answer stands for, or None."""
     match = _NUMBER.match(text)
     if not match:

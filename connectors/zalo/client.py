@@ -32,7 +32,7 @@ class OAClient(zalo_sdk.oa.Client):  # type: ignore[misc]
         super().__init__(endpoint_prefix=endpoint_prefix, **kwargs)
         self._session = session
 
-    def send_request(  # noqa: PLR0913 - the SDK's signature
+    def send_request(
         self,
         method: str,
         url: str,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 
-def _build(settings: Settings, redis: aioredis.Redis) -> Channel | None:
+def _build(settings: Settings, redis: aioredis.Redis[str]) -> Channel | None:
     from connectors.zalo.channel import ZaloChannel
 
     return ZaloChannel.from_settings(settings, redis)

@@ -114,7 +114,9 @@ async def test_consent_given_is_recorded(session: Session) -> None:
     )
     events, messages = await run_validation(ValidateAidRequestForm(), tracker)
     consent = session.scalar(select(Consent).order_by(Consent.id.desc()))
-    assert consent is not None and consent.granted and consent.purpose == "aid_request"
+    assert consent is not None
+    assert consent.granted
+    assert consent.purpose == "aid_request"
     assert events == [SlotSet("consent", True), SlotSet("consent_id", consent.id)]
     assert messages == []
 
@@ -259,7 +261,8 @@ async def test_summary_then_confirmation_saves_and_gives_the_code(session: Sessi
         DOMAIN,
     )
     summary = dispatcher.messages[0]["text"]
-    assert "Phường Bến Thành" in summary and "0912 345 678" in summary
+    assert "Phường Bến Thành" in summary
+    assert "0912 345 678" in summary
     assert "người cao tuổi" in summary
     tracker = make_tracker(
         form=AID,
@@ -270,11 +273,13 @@ async def test_summary_then_confirmation_saves_and_gives_the_code(session: Sessi
         candidates={"confirmed": True},
         sender=sender,
     )
-    events, messages = await run_validation(ValidateAidRequestForm(), tracker)
+    events, _messages = await run_validation(ValidateAidRequestForm(), tracker)
     request = session.scalar(select(AidRequest).order_by(AidRequest.id.desc()))
-    assert request is not None and request.phone == "+84912345678"
+    assert request is not None
+    assert request.phone == "+84912345678"
     # The service reads the days without food from the description, not the action.
-    assert request.days_without_food == 2 and request.priority == 1
+    assert request.days_without_food == 2
+    assert request.priority == 1
     assert events == [
         SlotSet("confirmed", True),
         SlotSet("saved_ref", request.ref_code),
@@ -295,7 +300,8 @@ async def test_summary_then_confirmation_saves_and_gives_the_code(session: Sessi
         DOMAIN,
     )
     text = dispatcher.messages[0]["text"]
-    assert format_ref(request.ref_code) in text and "Tổ a-ben-thanh" in text
+    assert format_ref(request.ref_code) in text
+    assert "Tổ a-ben-thanh" in text
     assert finish == [SlotSet(name, None) for name in FORM_SLOTS]
 
 
@@ -322,8 +328,10 @@ async def test_health_declaration_saved(session: Session) -> None:
     )
     events, _ = await run_validation(ValidateHealthDeclarationForm(), tracker)
     declaration = session.scalar(select(HealthDeclaration).order_by(HealthDeclaration.id.desc()))
-    assert declaration is not None and declaration.recent_travel is None
-    assert declaration.full_name == "Nguyễn Văn An" and declaration.ward_code == "00070"
+    assert declaration is not None
+    assert declaration.recent_travel is None
+    assert declaration.full_name == "Nguyễn Văn An"
+    assert declaration.ward_code == "00070"
     assert events[1] == SlotSet("saved_ref", declaration.ref_code)
 
 
@@ -387,7 +395,8 @@ async def test_database_down_at_confirmation_says_not_saved(
         SlotSet("save_attempts", MAX_SAVE_ATTEMPTS),
         SlotSet("requested_slot", None),
     ]
-    assert "vẫn đang gặp sự cố" in messages[0]["text"] and "Gửi lại" not in messages[0]["text"]
+    assert "vẫn đang gặp sự cố" in messages[0]["text"]
+    assert "Gửi lại" not in messages[0]["text"]
     dispatcher = CollectingDispatcher()
     finish = await ActionFinishForm().run(
         dispatcher,

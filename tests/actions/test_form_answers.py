@@ -130,7 +130,8 @@ async def test_an_open_request_is_found_and_only_the_change_asked(session: Sessi
     events = await ActionStartAidRequest().run(dispatcher, tracker, DOMAIN)
     assert events == [SlotSet("has_open_request", True), SlotSet("update_ref", request.ref_code)]
     text = dispatcher.messages[0]["text"]
-    assert f"{request.ref_code[:4]}-{request.ref_code[4:]}" in text and "không cần khai lại" in text
+    assert f"{request.ref_code[:4]}-{request.ref_code[4:]}" in text
+    assert "không cần khai lại" in text
 
     change = "giờ thêm bà ngoại ở cùng, hết gạo 4 ngày rồi"
     update = make_tracker(
@@ -151,7 +152,8 @@ async def test_an_open_request_is_found_and_only_the_change_asked(session: Sessi
         ),
     ]
     session.refresh(request)
-    assert request.vulnerable == ["elderly"] and request.days_without_food == 4
+    assert request.vulnerable == ["elderly"]
+    assert request.days_without_food == 4
     assert change in request.description
     count = session.scalar(
         select(func.count()).select_from(AidRequest).where(AidRequest.id == request.id)
@@ -170,7 +172,8 @@ async def test_an_open_request_is_found_and_only_the_change_asked(session: Sessi
         DOMAIN,
     )
     said = dispatcher.messages[0]["text"]
-    assert said.startswith("Đã cập nhật đề nghị hỗ trợ") and "người cao tuổi" in said
+    assert said.startswith("Đã cập nhật đề nghị hỗ trợ")
+    assert "người cao tuổi" in said
     assert "Đã lưu" not in said
 
 
@@ -286,7 +289,8 @@ async def test_a_stale_button_during_the_update_changes_nothing(session: Session
     assert events == [SlotSet("update_details", None)]
     assert "điều gì đã thay đổi" in messages[0]["text"]
     session.refresh(request)
-    assert payload not in request.description and len(request.history) == 2
+    assert payload not in request.description
+    assert len(request.history) == 2
 
 
 async def test_a_stale_summary_button_does_not_send_a_new_form(session: Session) -> None:
@@ -363,9 +367,12 @@ async def test_a_refused_answer_is_asked_again_not_retried(
     )
     events, messages = await run_validation(ValidateAidRequestForm(), tracker)
     values = _set(events)
-    assert values[slot] is None and values["confirmed"] is None
-    assert values["save_failed"] is None and "save_attempts" not in values
-    assert said in messages[0]["text"] and "Gửi lại" not in messages[0]["text"]
+    assert values[slot] is None
+    assert values["confirmed"] is None
+    assert values["save_failed"] is None
+    assert "save_attempts" not in values
+    assert said in messages[0]["text"]
+    assert "Gửi lại" not in messages[0]["text"]
 
 
 async def test_a_consent_gone_before_saving_is_asked_again(session: Session) -> None:
@@ -381,9 +388,12 @@ async def test_a_consent_gone_before_saving_is_asked_again(session: Session) -> 
     )
     events, messages = await run_validation(ValidateAidRequestForm(), tracker)
     values = _set(events)
-    assert values["consent"] is None and values["consent_id"] is None
-    assert values["confirmed"] is None and values["save_failed"] is None
-    assert "sự đồng ý" in messages[0]["text"] and "Gửi lại" not in messages[0]["text"]
+    assert values["consent"] is None
+    assert values["consent_id"] is None
+    assert values["confirmed"] is None
+    assert values["save_failed"] is None
+    assert "sự đồng ý" in messages[0]["text"]
+    assert "Gửi lại" not in messages[0]["text"]
 
 
 async def test_after_a_correction_menu_no_send_again_offered(session: Session) -> None:
@@ -400,7 +410,8 @@ async def test_after_a_correction_menu_no_send_again_offered(session: Session) -
     )
     assert asked == [SlotSet("save_failed", None)]
     titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
-    assert "Số điện thoại" in titles and "Gửi lại" not in titles
+    assert "Số điện thoại" in titles
+    assert "Gửi lại" not in titles
 
 
 # --- corrections are read as typed too (item 6) ----------------------------------------------
@@ -422,7 +433,7 @@ def test_corrections_are_read_as_typed(asked: str, text: str, slot: str | None) 
     from actions.forms import slot_to_correct
 
     tracker = make_tracker(form=AID, requested=asked, text=text, slots={"consent": True})
-    assert slot_to_correct(tracker, list(FILLED_AID) + ["confirmed"]) == slot
+    assert slot_to_correct(tracker, [*list(FILLED_AID), "confirmed"]) == slot
 
 
 async def test_a_resubmitted_need_says_updated_not_saved(session: Session) -> None:
@@ -449,4 +460,5 @@ async def test_a_resubmitted_need_says_updated_not_saved(session: Session) -> No
         DOMAIN,
     )
     said = dispatcher.messages[0]["text"]
-    assert "đã cập nhật đề nghị đó" in said and "Đã lưu" not in said
+    assert "đã cập nhật đề nghị đó" in said
+    assert "Đã lưu" not in said

@@ -178,7 +178,7 @@ def telegram_headers(secret: str = TELEGRAM_SECRET) -> dict[str, str]:
     return {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret}
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:  # noqa: ASYNC109 — the caller's bound on a wait, not a per-call timeout
     import asyncio
 
     loop = asyncio.get_running_loop()
@@ -189,7 +189,7 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None
         await asyncio.sleep(0.02)
 
 
-async def drained(queue: Any, timeout: float = 15.0) -> None:
+async def drained(queue: Any, timeout: float = 15.0) -> None:  # noqa: ASYNC109 — the caller's bound on a wait, not a per-call timeout
     """Waits until the worker has acknowledged every job (a send is recorded by the fake
     before the worker hears back and acknowledges)."""
     import asyncio

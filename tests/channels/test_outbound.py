@@ -131,14 +131,17 @@ async def test_a_team_notification_is_sent_once_through_the_shared_limiter(
         again = await worker.deliver_due()
     assert (first.sent, again.sent, again.failed) == (1, 0, 0)
     sent = telegram_fake.sent()
-    assert len(sent) == 1 and sent[0].params["chat_id"] == "-1001"
+    assert len(sent) == 1
+    assert sent[0].params["chat_id"] == "-1001"
     assert "Đề nghị hỗ trợ mới" in sent[0].params["text"]
     # the send went through the Telegram limiter every bot reply uses (per chat and overall)
     assert await redis.pttl("rl:telegram:to:-1001") > 0
     row = _row(session, notice.id)
-    assert row.status == OutboundStatus.SENT and row.sent_at is not None
+    assert row.status == OutboundStatus.SENT
+    assert row.sent_at is not None
     state = delivery_state(session=session, message_id=notice.id)
-    assert state is not None and (state.status, state.attempts) == ("sent", 1)
+    assert state is not None
+    assert (state.status, state.attempts) == ("sent", 1)
     assert [(e.message_id, e.status) for e in events[1]] == [(notice.id, "sent")]
 
 
@@ -151,7 +154,8 @@ async def test_a_passing_fault_is_retried_with_backoff(
     row = _row(session, notice.id)
     assert (down.sent, down.failed) == (0, 1)
     assert (row.status, row.attempts) == (OutboundStatus.FAILED_RETRYING, 1)
-    assert row.last_error and "network" in row.last_error
+    assert row.last_error
+    assert "network" in row.last_error
     assert _aware(row.next_attempt_at) > clock.now
     assert (await worker.deliver_due()).failed == 0  # not due yet: not tried
     clock.advance(minutes=2)
@@ -304,7 +308,8 @@ async def test_a_refused_bot_token_pauses_the_channel_instead_of_retrying(
         assert (row.status, row.attempts) == ("pending", 0)  # waiting, not used up
     # later rounds do not call Telegram at all while the channel is paused
     await worker.deliver_due()
-    assert len(telegram_fake.failures) == tries and telegram_fake.sent() == []
+    assert len(telegram_fake.failures) == tries
+    assert telegram_fake.sent() == []
     # after the token is fixed, resuming sends both
     telegram_fake.failures.clear()
     assert await worker._sender.pauses.resume("telegram")

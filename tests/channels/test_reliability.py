@@ -201,7 +201,8 @@ async def test_a_refused_bot_token_dead_letters_the_reply_instead_of_retrying(
         telegram_fake.failures.clear()
         assert await ChannelPauses(redis).resume("telegram")
         replayed = runner.invoke(cli, ["outbound", "replay", "--all-dead"])
-        assert replayed.exit_code == 0 and "1 message" in replayed.output
+        assert replayed.exit_code == 0
+        assert "1 message" in replayed.output
         await wait_for(lambda: len(telegram_fake.sent()) == 1)
         await wait_for(lambda: len(seen) == 2)
         assert (seen[1].message_id, seen[1].status) == (letter.id, "sent")

@@ -140,7 +140,8 @@ async def test_payloads_over_64_bytes_travel_as_a_digest(
     )
     await channel.aclose()
     data = reply_markup(telegram_fake.sent()[0])["inline_keyboard"][0][0]["callback_data"]
-    assert data.startswith("p:") and len(data.encode()) <= 64
+    assert data.startswith("p:")
+    assert len(data.encode()) <= 64
     async with running_app(settings, redis, rasa_client) as (_, client):
         press = fixture("telegram/callback_query.json")
         press["callback_query"]["data"] = data
@@ -168,7 +169,8 @@ async def test_long_replies_are_split(settings, redis, rasa_client, telegram_fak
     finally:
         await channel.aclose()
     parts = [c.params["text"] for c in telegram_fake.sent()]
-    assert len(parts) == 2 and all(len(p) <= 4096 for p in parts)
+    assert len(parts) == 2
+    assert all(len(p) <= 4096 for p in parts)
 
 
 async def _worker(settings, redis, rasa_client, sleeps=None):  # type: ignore[no-untyped-def]

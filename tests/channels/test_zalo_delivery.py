@@ -79,7 +79,7 @@ async def test_conversation_over_zalo(settings, redis, rasa_client, zalo_fake, f
 async def test_unfollow_marks_the_resident_not_reachable(
     settings, redis, rasa_client, committed_db
 ):
-    async with running_app(settings, redis, rasa_client) as (app, client):
+    async with running_app(settings, redis, rasa_client) as (_app, client):
         await _post(client, _event("unfollow"))
 
         def unreachable() -> bool:
@@ -176,7 +176,8 @@ async def test_no_reply_lost_when_30_percent_of_sends_fail(settings, redis, rasa
             for u in range(users)
             for t in range(per_user)
         }
-        assert set(delivered) == expected and len(delivered) == len(expected)
+        assert set(delivered) == expected
+        assert len(delivered) == len(expected)
 
 
 def _refresh_in_own_loop(settings, results: list, barrier: threading.Barrier) -> None:  # type: ignore[no-untyped-def]

@@ -49,7 +49,8 @@ def test_health_declaration_saved_with_a_reference_code(live_stack: LiveStack) -
         say(client, "e tên nguyễn văn an ạ")
         # The consent button, still clickable, pressed again at the next question.
         stale = texts(say(client, agree))
-        assert "câu hỏi trước" in stale and "sinh năm nào" in stale
+        assert "câu hỏi trước" in stale
+        assert "sinh năm nào" in stale
         for answer in [
             "1985",
             "0912 345 678",
@@ -60,9 +61,8 @@ def test_health_declaration_saved_with_a_reference_code(live_stack: LiveStack) -
             "2 mũi",
         ]:
             replies = say(client, answer)
-        assert "Phường Hoàn Kiếm" in texts(replies) and "Thông tin trên đã đúng chưa?" in texts(
-            replies
-        )
+        assert "Phường Hoàn Kiếm" in texts(replies)
+        assert "Thông tin trên đã đúng chưa?" in texts(replies)
         done = texts(say(client, "/affirm"))
         cid = f"web:{client.cookies['hotline_chat']}"
     assert "Mã tờ khai:" in done
@@ -101,21 +101,28 @@ def test_aid_request_routed_to_the_ward_team_and_listed(live_stack: LiveStack) -
         wrong = texts(say(client, "0212345678"))
         assert "Số điện thoại chưa đúng" in wrong
         summary = texts(say(client, "0912345678"))
-        assert "Phường Bến Thành" in summary and "0912 345 678" in summary
+        assert "Phường Bến Thành" in summary
+        assert "0912 345 678" in summary
         done = texts(say(client, "/affirm"))
         status = texts(say(client, "yêu cầu của tôi sao rồi"))
         # Asking again while it is open: found, only the change asked, then "updated".
         again = texts(say(client, "/request_aid"))
         updated = texts(say(client, "giờ thêm bà ngoại ở cùng"))
-    assert "Mã yêu cầu:" in done and "Tổ hỗ trợ phường Bến Thành" in done
+    assert "Mã yêu cầu:" in done
+    assert "Tổ hỗ trợ phường Bến Thành" in done
     code = done.split("Mã yêu cầu: ")[1][:9]
     assert code in status
-    assert code in again and "không cần khai lại" in again and "đồng ý" not in again.lower()
-    assert updated.startswith(f"Đã cập nhật đề nghị hỗ trợ {code}") and "người cao tuổi" in updated
+    assert code in again
+    assert "không cần khai lại" in again
+    assert "đồng ý" not in again.lower()
+    assert updated.startswith(f"Đã cập nhật đề nghị hỗ trợ {code}")
+    assert "người cao tuổi" in updated
     listed = json.loads(hotline(live_stack, "requests", "list", "--ward", "26743", "--json"))
     mine = next(r for r in listed if r["ref"] == code)
-    assert mine["team"] == "hcm-ben-thanh" and mine["status"] == "assigned"
-    assert mine["priority"] == 1 and mine["needs"] == ["food"]
+    assert mine["team"] == "hcm-ben-thanh"
+    assert mine["status"] == "assigned"
+    assert mine["priority"] == 1
+    assert mine["needs"] == ["food"]
     engine = create_engine(live_stack.database_url)
     with engine.connect() as conn:
         assert conn.execute(
@@ -125,4 +132,5 @@ def test_aid_request_routed_to_the_ward_team_and_listed(live_stack: LiveStack) -
     # Another resident's code reveals nothing.
     with live_stack.chat() as other:
         answer = texts(say(other, f"kiểm tra mã {code}"))
-    assert "không tìm thấy" in answer and "Bến Thành" not in answer
+    assert "không tìm thấy" in answer
+    assert "Bến Thành" not in answer

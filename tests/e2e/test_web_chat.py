@@ -30,7 +30,8 @@ def test_chat_page_is_vietnamese(live_stack: LiveStack) -> None:
     with live_stack.chat() as client:
         page = client.get("/")
     assert page.status_code == 200
-    assert 'lang="vi"' in page.text and "Tổng đài hỗ trợ" in page.text
+    assert 'lang="vi"' in page.text
+    assert "Tổng đài hỗ trợ" in page.text
     assert "hotline_chat" in page.headers.get("set-cookie", "") or client.cookies
 
 
@@ -39,7 +40,8 @@ def test_greet_says_what_the_bot_does_with_buttons(live_stack: LiveStack) -> Non
         replies = say(client, "chao ad")
     assert "khai báo y tế" in replies[0]["text"]
     payloads = [b["payload"] for b in replies[0]["buttons"]]
-    assert "/health_declaration" in payloads and "/request_aid" in payloads
+    assert "/health_declaration" in payloads
+    assert "/request_aid" in payloads
 
 
 @pytest.mark.parametrize(
@@ -106,7 +108,8 @@ def test_bad_input_gets_a_short_vietnamese_answer(
 ) -> None:
     with live_stack.chat() as client:
         replies = say(client, text)
-    assert replies and expected in replies[0]["text"]
+    assert replies
+    assert expected in replies[0]["text"]
 
 
 def test_malformed_requests_get_4xx_with_a_reason(live_stack: LiveStack) -> None:
@@ -119,7 +122,8 @@ def test_malformed_requests_get_4xx_with_a_reason(live_stack: LiveStack) -> None
         bad_id = client.post("/api/chat/messages", json={"text": "chào", "message_id": "../x"})
         huge = client.post("/api/chat/messages", content=b"x" * 1_000_000)
     for response in (wrong_type, not_json, missing, bad_id):
-        assert response.status_code in (400, 422) and response.json()["detail"]
+        assert response.status_code in (400, 422)
+        assert response.json()["detail"]
     assert huge.status_code == 413
 
 

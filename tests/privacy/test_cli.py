@@ -54,7 +54,9 @@ def test_purge_dry_run_counts_then_purge_deletes_the_same(cli_db: str) -> None:
     dry = runner.invoke(app, ["privacy", "purge", "--dry-run", "--json"])
     assert dry.exit_code == 0, dry.output
     counted = json.loads(dry.output)
-    assert counted["dry_run"] and counted["residents"] == 1 and counted["rows"]["residents"] == 1
+    assert counted["dry_run"]
+    assert counted["residents"] == 1
+    assert counted["rows"]["residents"] == 1
     with session_scope() as session:
         assert rows_by_table(session) == before
 
@@ -74,8 +76,10 @@ def test_erase_one_conversation_says_when_rasa_could_not_be_reached(cli_db: str)
     with session_scope() as session:
         fill_everything(session, OLD, team_slug="cli-erase")
     result = runner.invoke(app, ["privacy", "erase", OLD])
-    assert "health_declarations 1" in result.output and "residents 1" in result.output
-    assert result.exit_code == 1 and "NOT erased" in result.output
+    assert "health_declarations 1" in result.output
+    assert "residents 1" in result.output
+    assert result.exit_code == 1
+    assert "NOT erased" in result.output
     with session_scope() as session:
         assert session.scalars(select(Resident)).all() == []
     assert runner.invoke(app, ["privacy", "erase", "sms:123"]).exit_code == 2

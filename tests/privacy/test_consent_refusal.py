@@ -20,7 +20,8 @@ def test_a_refusal_keeps_nothing_about_the_resident(session: Session) -> None:
     )
     assert session.scalar(select(func.count()).select_from(Resident)) == 0
     counted = session.scalar(select(AuditEvent).where(AuditEvent.action == "consent.refused"))
-    assert counted is not None and counted.entity_id is None
+    assert counted is not None
+    assert counted.entity_id is None
     assert set(counted.detail) == {"purpose", "text_version"}  # nothing that points to them
 
 
@@ -33,13 +34,14 @@ def test_the_view_after_a_refusal_shows_only_what_the_refusal_reply_said_is_kept
     lines = describe_personal_data(session=session, conversation_id=CID, messages=3)
     text = "\n".join(lines)
     # Only the conversation itself (Rasa's tracker and the 24-hour reply cache) …
-    assert "3 tin nhắn của bạn" in text and "24 giờ" in text
-    assert "đồng ý" not in text and "Mã " not in text
+    assert "3 tin nhắn của bạn" in text
+    assert "24 giờ" in text
+    assert "đồng ý" not in text
+    assert "Mã " not in text
     # … which is what the reply says is kept, and how long.
     reply = refusal_reply()
-    assert (
-        "không lưu câu trả lời nào" in reply
-        and "tin nhắn của bạn được giữ tối đa 12 tháng" in reply
-    )
+    assert "không lưu câu trả lời nào" in reply
+    assert "tin nhắn của bạn được giữ tối đa 12 tháng" in reply
     assert "không lưu thông tin nào" not in reply
-    assert "xem thông tin của tôi" in reply and "xóa thông tin của tôi" in reply
+    assert "xem thông tin của tôi" in reply
+    assert "xóa thông tin của tôi" in reply

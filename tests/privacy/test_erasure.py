@@ -67,7 +67,8 @@ async def test_erasure_takes_every_row_and_key_of_the_conversation_and_nothing_e
     assert [json.loads(f["job"])["conversation_id"] for _, f in entries] == [BOB]
 
     event = _audit(session, "privacy.erased")
-    assert event.detail["rows"] == erasure.rows and event.detail["keys"] == 5
+    assert event.detail["rows"] == erasure.rows
+    assert event.detail["keys"] == 5
     _assert_no_personal_data(event.detail)
 
 
@@ -78,13 +79,15 @@ async def test_view_lists_each_kind_from_the_registry_and_nothing_after_erasure(
     lines = describe_personal_data(session=session, conversation_id=ALICE, messages=7)
     text = "\n".join(lines)
     assert "Mã tài khoản Zalo" in text
-    assert "1 đề nghị hỗ trợ" in text and format_ref(ref) in text
+    assert "1 đề nghị hỗ trợ" in text
+    assert format_ref(ref) in text
     assert "1 tờ khai y tế" in text
     assert "1 lần bạn đồng ý" in text
     assert "1 lần đề nghị gặp nhân viên" in text
     assert "không gửi được tới bạn" in text
     assert "7 tin nhắn của bạn" in text
-    assert "Zalo" in text and "24 giờ" in text  # the Redis keys of a Zalo conversation
+    assert "Zalo" in text
+    assert "24 giờ" in text
     viewed = _audit(session, "privacy.viewed")
     _assert_no_personal_data(viewed.detail)
 
@@ -96,7 +99,8 @@ async def test_erasing_twice_or_a_stranger_erases_nothing(session: Session, redi
     fill_everything(session, BOB, team_slug="noop-team")
     before = rows_by_table(session)
     erasure = erase_personal_data(session=session, conversation_id="web:nobody", actor="resident")
-    assert erasure.rows == {} and not erasure.anything
+    assert erasure.rows == {}
+    assert not erasure.anything
     assert rows_by_table(session) == before
 
 
@@ -123,7 +127,8 @@ async def test_the_pipeline_erases_after_the_turn_and_says_what_it_could_not(
         replies = await pipeline._run_commands(ALICE, [OutboundReply("", command=ERASE_COMMAND)])
     finally:
         await rasa.aclose()
-    assert len(replies) == 1 and replies[0].command is None
+    assert len(replies) == 1
+    assert replies[0].command is None
     assert "chưa xóa được nội dung cuộc trò chuyện" in replies[0].text
     assert describe_personal_data(session=session, conversation_id=ALICE) == []
     assert await redis.keys(f"*{ALICE}*") == []

@@ -82,7 +82,8 @@ def test_purge_deletes_what_is_older_than_the_retention_and_keeps_the_rest(
     dry = purge_records(session=session, cutoff=cutoff, dry_run=True)
     assert rows_by_table(session) == before  # a dry run deletes nothing
     real = purge_records(session=session, cutoff=cutoff)
-    assert real.rows == dry.rows and real.conversation_ids == dry.conversation_ids == [OLD]
+    assert real.rows == dry.rows
+    assert real.conversation_ids == dry.conversation_ids == [OLD]
 
     assert describe_personal_data(session=session, conversation_id=OLD) == []
     assert describe_personal_data(session=session, conversation_id=NEW)  # untouched
@@ -94,7 +95,8 @@ def test_purge_deletes_what_is_older_than_the_retention_and_keeps_the_rest(
     consent_of_fresh = session.scalar(
         select(AidRequest.consent_id).where(AidRequest.id == fresh_id)
     )
-    assert consent_of_fresh is not None and session.get(Consent, consent_of_fresh) is not None
+    assert consent_of_fresh is not None
+    assert session.get(Consent, consent_of_fresh) is not None
     after = rows_by_table(session)
     assert after["residents"] == 2
     assert after["aid_requests"] == new_rows["aid_requests"] + 1
@@ -112,15 +114,20 @@ async def test_purge_with_redis_erases_the_keys_of_the_residents_it_removes_and_
     dry = await purge_expired(
         settings=settings, redis=redis, tracker_store=None, actor="cli:test", dry_run=True
     )
-    assert dry.keys == 0 and await redis.keys(f"turn:{OLD}:*")
+    assert dry.keys == 0
+    assert await redis.keys(f"turn:{OLD}:*")
     purge = await purge_expired(
         settings=settings, redis=redis, tracker_store=None, actor="cli:test"
     )
-    assert purge.conversation_ids == [OLD] and purge.keys == 5
-    assert await redis.keys(f"*{OLD}*") == [] and await redis.keys(f"turn:{NEW}:*")
+    assert purge.conversation_ids == [OLD]
+    assert purge.keys == 5
+    assert await redis.keys(f"*{OLD}*") == []
+    assert await redis.keys(f"turn:{NEW}:*")
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "privacy.purged"))
-    assert event is not None and event.detail["rows"] == purge.rows
-    assert event.detail["residents"] == 1 and "telegram" not in str(event.detail)
+    assert event is not None
+    assert event.detail["rows"] == purge.rows
+    assert event.detail["residents"] == 1
+    assert "telegram" not in str(event.detail)
 
 
 async def test_the_worker_runs_the_purge_once_per_interval(session: Session, redis) -> None:
@@ -135,7 +142,7 @@ async def test_the_worker_runs_the_purge_once_per_interval(session: Session, red
     # The mark is set as a run starts; a stop lets the run finish. (The database is only
     # read once the worker is done: it shares the test's connection.)
     async with asyncio.timeout(20):
-        while await redis.get(PURGE_MARK_KEY) is None:
+        while await redis.get(PURGE_MARK_KEY) is None:  # noqa: ASYNC110 — a Redis key, no Event to wait on
             await asyncio.sleep(0.05)
     stop.set()
     await task
@@ -158,5 +165,6 @@ def test_a_resident_quiet_for_a_year_stays_while_their_recent_data_does(
     session.flush()
     before = rows_by_table(session)
     purge = purge_records(session=session, cutoff=retention_cutoff(months=12))
-    assert purge.rows == {} and purge.conversation_ids == []
+    assert purge.rows == {}
+    assert purge.conversation_ids == []
     assert rows_by_table(session) == before

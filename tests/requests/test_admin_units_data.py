@@ -72,15 +72,18 @@ def test_the_2025_units_table(dataset: sqlite3.Connection) -> None:
     assert len({r["wardCode"] for r in rows}) == 3321
     assert {r["wardType"] for r in rows} == {"Phường", "Xã", "Đặc khu"}
     for row in rows:
-        assert re.fullmatch(r"\d{5}", row["wardCode"]) and re.fullmatch(
-            r"\d{2}", row["provinceCode"]
-        )
+        assert re.fullmatch(r"\d{5}", row["wardCode"])
+        assert re.fullmatch(r"\d{2}", row["provinceCode"])
         # (the type column and the name can disagree: "Phường Việt Hòa" is typed "Xã")
-        assert row["ward"].startswith(("Phường ", "Xã ", "Đặc khu ")) and row["wardShort"]
-        assert isinstance(row["wardLat"], float) and isinstance(row["wardLon"], float)
-        assert 8 <= row["wardLat"] <= 24 and 102 <= row["wardLon"] <= 118
+        assert row["ward"].startswith(("Phường ", "Xã ", "Đặc khu "))
+        assert row["wardShort"]
+        assert isinstance(row["wardLat"], float)
+        assert isinstance(row["wardLon"], float)
+        assert 8 <= row["wardLat"] <= 24
+        assert 102 <= row["wardLon"] <= 118
         keywords = json.loads(row["provinceKeywords"])
-        assert isinstance(keywords, list) and all(isinstance(k, str) for k in keywords)
+        assert isinstance(keywords, list)
+        assert all(isinstance(k, str) for k in keywords)
 
 
 def test_the_legacy_table(dataset: sqlite3.Connection) -> None:
@@ -102,7 +105,8 @@ def test_the_2025_conversion_tables(dataset: sqlite3.Connection) -> None:
     old_provinces = {r[0] for r in dataset.execute("SELECT provinceKey FROM admin_units_legacy")}
     assert set(conversion["DICT_PROVINCE"]) == new_provinces
     merged = [old for olds in conversion["DICT_PROVINCE"].values() for old in olds]
-    assert set(merged) == old_provinces and len(merged) == 63
+    assert set(merged) == old_provinces
+    assert len(merged) == 63
     for wards in conversion["DICT_PROVINCE_WARD_NO_DIVIDED"].values():
         assert all(isinstance(olds, list) for olds in wards.values())
     for divided in conversion["DICT_PROVINCE_WARD_DIVIDED"].values():

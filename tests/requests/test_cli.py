@@ -55,8 +55,10 @@ def test_import_demo_then_list_and_move_requests(cli_db: str) -> None:
     listed = json.loads(runner.invoke(app, ["requests", "list", "--json"]).output)
     assert len(listed) == 2
     mine = next(r for r in listed if r["ref"] == f"{ref[:4]}-{ref[4:]}")
-    assert mine["team"] == "hcm-ben-thanh" and mine["ward"].startswith("Phường Bến Thành")
-    assert mine["status"] == "assigned" and mine["priority"] == 3
+    assert mine["team"] == "hcm-ben-thanh"
+    assert mine["ward"].startswith("Phường Bến Thành")
+    assert mine["status"] == "assigned"
+    assert mine["priority"] == 3
     assert mine["priority_score"] == 12  # an essential need 10 + a fourth member 2
     assert (mine["phone"], mine["phone_display"]) == ("+84912345678", "0912 345 678")
     shown = runner.invoke(app, ["requests", "list"]).output
@@ -88,7 +90,8 @@ def test_import_demo_then_list_and_move_requests(cli_db: str) -> None:
     refused = runner.invoke(app, ["requests", "set-status", mine["ref"], "duplicate"])
     assert refused.exit_code == 0
     back = runner.invoke(app, ["requests", "set-status", mine["ref"], "assigned"])
-    assert back.exit_code == 1 and "Not allowed" in back.output
+    assert back.exit_code == 1
+    assert "Not allowed" in back.output
     missing = runner.invoke(app, ["requests", "set-status", "ZZZZ-9999", "resolved"])
     assert missing.exit_code == 1
 

@@ -147,8 +147,10 @@ def test_an_open_request_is_updated_with_what_changed(session: Session) -> None:
         ),
     )
     assert updated.id == request.id
-    assert updated.vulnerable == ["pregnant"] and updated.days_without_food == 2
-    assert updated.household_size == 2 and updated.address_detail == "12 Lê Lợi"
+    assert updated.vulnerable == ["pregnant"]
+    assert updated.days_without_food == 2
+    assert updated.household_size == 2
+    assert updated.address_detail == "12 Lê Lợi"
     assert updated.priority_score == before + 15 + 30
     assert updated.history[-1].extra == {
         "update": 1,
@@ -157,7 +159,8 @@ def test_an_open_request_is_updated_with_what_changed(session: Session) -> None:
     notices = session.scalars(
         select(OutboundMessage.text).where(OutboundMessage.aid_request_id == request.id)
     ).all()
-    assert len(notices) == 2 and notices[1].startswith("CẬP NHẬT")
+    assert len(notices) == 2
+    assert notices[1].startswith("CẬP NHẬT")
     with pytest.raises(LookupError):  # another resident cannot update it
         update_open_aid_request(
             session=session,

@@ -81,17 +81,21 @@ def test_aid_request_saved_routed_prioritised_and_notified(session: Session) -> 
     outbox = session.scalars(
         select(OutboundMessage).where(OutboundMessage.aid_request_id == request.id)
     ).all()
-    assert len(outbox) == 1 and outbox[0].status == OutboundStatus.PENDING
+    assert len(outbox) == 1
+    assert outbox[0].status == OutboundStatus.PENDING
     assert outbox[0].address == team.telegram_chat_id
     assert request.phone == "+84912345678"  # stored in E.164, shown the Vietnamese way
-    assert format_ref(request.ref_code) in outbox[0].text and "0912 345 678" in outbox[0].text
-    assert "39 điểm" in outbox[0].text and "Có người cao tuổi (+12)" in outbox[0].text
+    assert format_ref(request.ref_code) in outbox[0].text
+    assert "0912 345 678" in outbox[0].text
+    assert "39 điểm" in outbox[0].text
+    assert "Có người cao tuổi (+12)" in outbox[0].text
     audit = session.scalars(
         select(AuditEvent).where(
             AuditEvent.entity_id == request.id, AuditEvent.entity == "aid_request"
         )
     ).all()
-    assert audit and "912345678" not in str(audit[0].detail)
+    assert audit
+    assert "912345678" not in str(audit[0].detail)
 
 
 def test_team_without_chat_keeps_the_notice_for_the_console(session: Session) -> None:
@@ -102,7 +106,8 @@ def test_team_without_chat_keeps_the_notice_for_the_console(session: Session) ->
     message = session.scalar(
         select(OutboundMessage).where(OutboundMessage.aid_request_id == saved.request.id)
     )
-    assert message is not None and (message.status, message.skip_reason) == (
+    assert message is not None
+    assert (message.status, message.skip_reason) == (
         OutboundStatus.SKIPPED,
         SkipReason.NO_CHANNEL,
     )
@@ -201,7 +206,8 @@ def test_residents_see_only_their_own_requests(session: Session) -> None:
     )
     assert find_own_request(session=session, conversation_id=alice, ref_code=aid.ref_code)
     view = find_own_request(session=session, conversation_id=alice, ref_code=declaration.ref_code)
-    assert view is not None and view.kind == "health_declaration"
+    assert view is not None
+    assert view.kind == "health_declaration"
     assert find_own_request(session=session, conversation_id=bob, ref_code=aid.ref_code) is None
     assert (
         find_own_request(session=session, conversation_id=bob, ref_code=declaration.ref_code)
@@ -237,7 +243,8 @@ def test_consent_records_the_text_version(session: Session) -> None:
     given = record_consent(
         session=session, conversation_id=conv, purpose="health_declaration", granted=True
     )
-    assert given is not None and given.granted is True
+    assert given is not None
+    assert given.granted is True
     assert given.text_version == consent_version("health_declaration")
     assert given.text_version.startswith("v1-")
     assert consent_version("health_declaration") != consent_version("aid_request")

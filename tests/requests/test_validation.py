@@ -272,7 +272,8 @@ def test_reference_codes() -> None:
     codes = {new_ref_code() for _ in range(2000)}
     assert len(codes) == 2000
     for code in list(codes)[:50]:
-        assert len(code) == 8 and set(code) <= set(ALPHABET)
+        assert len(code) == 8
+        assert set(code) <= set(ALPHABET)
         assert not set(code) & set("ILOU")
         shown = format_ref(code)
         assert shown[4] == "-"
@@ -294,7 +295,8 @@ def test_priority_levels_kept_for_the_displays() -> None:
         days_without_food=None,
         description="mất việc",
     )
-    assert normal.level == 4 and normal.reasons == ["Không có yếu tố ưu tiên"]
+    assert normal.level == 4
+    assert normal.reasons == ["Không có yếu tố ưu tiên"]
     food = assess_priority(
         needs=["food"],
         vulnerable=[],
@@ -302,7 +304,8 @@ def test_priority_levels_kept_for_the_displays() -> None:
         days_without_food=None,
         description="hết gạo",
     )
-    assert food.level == 3 and len(food.reasons) == 2
+    assert food.level == 3
+    assert len(food.reasons) == 2
     vulnerable = assess_priority(
         needs=["food"],
         vulnerable=["elderly"],

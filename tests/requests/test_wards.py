@@ -58,7 +58,8 @@ def test_todays_names(typed: str, code: str | None, label: str | None) -> None:
 def test_old_names_map_to_todays_unit(typed: str, today: str, old: str | None) -> None:
     match = resolve_ward(typed)
     assert match.status is MatchStatus.FOUND, typed
-    assert match.ward is not None and match.ward.name == today
+    assert match.ward is not None
+    assert match.ward.name == today
     if old:
         assert match.old_name == old
 
@@ -69,7 +70,8 @@ def test_a_name_in_several_provinces_is_ambiguous_until_the_province_is_known() 
     provinces = {c.province_short for c in match.candidates}
     assert {"Đồng Tháp", "Đồng Nai", "Tây Ninh"} <= provinces
     resolved = resolve_ward("xã Tân Phú", province_hint="Đồng Nai")
-    assert resolved.found and resolved.ward is not None
+    assert resolved.found
+    assert resolved.ward is not None
     assert resolved.ward.province_short == "Đồng Nai"
 
 
@@ -86,7 +88,9 @@ def test_nothing_found(typed: str) -> None:
 
 def test_get_ward() -> None:
     ward = get_ward("26743")
-    assert ward is not None and ward.unit_type == "Phường" and ward.province_code == "79"
+    assert ward is not None
+    assert ward.unit_type == "Phường"
+    assert ward.province_code == "79"
     assert ward.latitude is not None
     assert get_ward("99999") is None
 

@@ -36,7 +36,8 @@ async def test_a_question_about_spo2_gets_an_answer_not_a_false_alarm(
 
 async def test_the_classifier_alone_gets_the_check_question(session: Session) -> None:
     messages, _ = await run(ActionEmergency, tracker(user("emergency", "hỏi về khó thở sau tiêm")))
-    assert len(messages) == 1 and "gọi ngay 115" in messages[0]["text"]
+    assert len(messages) == 1
+    assert "gọi ngay 115" in messages[0]["text"]
     assert handoff_reasons(session) == []
 
 

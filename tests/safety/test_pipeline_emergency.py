@@ -110,7 +110,8 @@ async def test_an_emergency_gets_115_first_and_a_handoff_without_asking_rasa(
     audit = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "emergency_detected")
     ).one()
-    assert audit.detail == {"category": "unconscious"} and audit.actor == "safety"
+    assert audit.detail == {"category": "unconscious"}
+    assert audit.actor == "safety"
 
 
 async def test_ordinary_messages_still_go_to_rasa(
@@ -148,10 +149,12 @@ async def test_a_failed_handoff_is_logged_and_the_staff_group_alerted(
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert any("EMERGENCY hand-off not recorded" in r.getMessage() for r in errors)
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("bot.")]  # httpx: WARNING
-    assert ours and not any(FAINTED in m or "4242" in m for m in ours)
+    assert ours
+    assert not any(FAINTED in m or "4242" in m for m in ours)
     sent = telegram.sent()
     assert [c.params["chat_id"] for c in sent] == [STAFF_CHAT]
-    assert CID in sent[0].params["text"] and "bất tỉnh" in sent[0].params["text"]
+    assert CID in sent[0].params["text"]
+    assert "bất tỉnh" in sent[0].params["text"]
     assert FAINTED not in sent[0].params["text"]
 
 

@@ -72,7 +72,8 @@ def handoff_reasons(session: Session, sender: str = SENDER) -> list[str]:
 async def test_faq_answer_is_the_topic_of_the_intent_with_facts_filled_in() -> None:
     messages, events = await run(ActionAnswerFaq, tracker(user("ask_hotline")))
     assert events == []
-    assert "115" in messages[0]["text"] and "{" not in messages[0]["text"]
+    assert "115" in messages[0]["text"]
+    assert "{" not in messages[0]["text"]
 
 
 async def test_known_rumour_gets_its_rebuttal_and_unknown_news_the_general_advice() -> None:

@@ -12,7 +12,8 @@ REAL = {"rasa_token": "r" * 32, "secret_key": "s" * 32, "action_server_token": "
 
 def test_channels_are_off_without_credentials():
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert not settings.telegram_enabled and not settings.zalo_enabled
+    assert not settings.telegram_enabled
+    assert not settings.zalo_enabled
 
 
 def test_telegram_needs_its_webhook_secret_in_production():
@@ -22,7 +23,8 @@ def test_telegram_needs_its_webhook_secret_in_production():
 
 def test_a_token_alone_serves_team_notifications_and_polling_elsewhere():
     settings = Settings(_env_file=None, telegram_bot_token="1:abc")  # type: ignore[call-arg]
-    assert settings.telegram_enabled and settings.telegram_webhook_secret is None
+    assert settings.telegram_enabled
+    assert settings.telegram_webhook_secret is None
 
 
 def test_zalo_needs_the_oa_secret_key():

@@ -43,7 +43,9 @@ def test_every_faq_topic_renders_without_leftover_braces(content: Path) -> None:
         "emergency",
     ):
         answer = faq_answer(topic, content_dir=content)
-        assert answer.text and "{" not in answer.text and "}" not in answer.text
+        assert answer.text
+        assert "{" not in answer.text
+        assert "}" not in answer.text
 
 
 def test_an_edit_is_seen_without_restart(content: Path) -> None:

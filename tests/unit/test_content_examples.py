@@ -64,7 +64,10 @@ def test_no_example_value_is_in_any_reply_made_from_the_shipped_content(content:
 def test_the_local_hotline_falls_back_to_the_national_health_line(content: Path) -> None:
     assert fact("hotlines.local.number", content_dir=content) == "1900 9095"
     hotlines = faq_answer("ask_hotline", content_dir=content).text
-    assert "115" in hotlines and "113" in hotlines and "114" in hotlines and "1900 9095" in hotlines
+    assert "115" in hotlines
+    assert "113" in hotlines
+    assert "114" in hotlines
+    assert "1900 9095" in hotlines
     assert "địa phương" not in hotlines  # the example local line is left out, not guessed
 
 
@@ -101,7 +104,8 @@ def test_the_code_asks_only_for_facts_it_declares() -> None:
                     and isinstance(node.args[0], ast.Constant)
                 ):
                     used.add(node.args[0].value)
-    assert used and used <= set(FACTS_USED_BY_CODE), used - set(FACTS_USED_BY_CODE)
+    assert used
+    assert used <= set(FACTS_USED_BY_CODE), used - set(FACTS_USED_BY_CODE)
 
 
 def test_production_refuses_example_content_and_names_it(content: Path) -> None:
@@ -109,7 +113,8 @@ def test_production_refuses_example_content_and_names_it(content: Path) -> None:
         Settings(_env_file=None, env="production", content_dir=content, **REAL)  # type: ignore[call-arg]
     message = str(refused.value)
     assert "hotlines.local.number = '0000 000 000'" in message
-    assert "testing.address" in message and "faq.yml" in message
+    assert "testing.address" in message
+    assert "faq.yml" in message
     # Outside production the same content is served (with its fallbacks).
     Settings(_env_file=None, env="development", content_dir=content)  # type: ignore[call-arg]
 
@@ -194,7 +199,8 @@ def test_the_action_server_refuses_to_start_in_production_with_example_content(
 
 def test_rumour_rebuttals_use_no_example(content: Path) -> None:
     answer = find_rumor("uống nước chanh nóng diệt được virus", content_dir=content)
-    assert answer is not None and "moh.gov.vn" in answer.text
+    assert answer is not None
+    assert "moh.gov.vn" in answer.text
 
 
 def test_content_check_lists_the_examples_and_fails_in_production(
@@ -218,6 +224,7 @@ def test_content_check_lists_the_examples_and_fails_in_production(
         monkeypatch.setenv("ACTION_SERVER_TOKEN", "a" * 32)
         get_settings.cache_clear()
         refused = runner.invoke(app, ["content", "check"])
-        assert refused.exit_code == 1 and "hotlines.local.number" in refused.output
+        assert refused.exit_code == 1
+        assert "hotlines.local.number" in refused.output
     finally:
         get_settings.cache_clear()

@@ -30,10 +30,12 @@ def test_points_outside_vietnam_have_no_suggestion(lat, lon):
 
 def test_location_reply_asks_for_confirmation():
     [reply] = location_replies(Location(21.0285, 105.8542))
-    assert "Phường Hoàn Kiếm, Thành phố Hà Nội" in reply.text and reply.text.endswith("không?")
+    assert "Phường Hoàn Kiếm, Thành phố Hà Nội" in reply.text
+    assert reply.text.endswith("không?")
     assert [b.payload for b in reply.buttons] == [
         "Tôi ở Phường Hoàn Kiếm, Thành phố Hà Nội",
         LOCATION_WRONG_PAYLOAD,
     ]
     [unknown] = location_replies(Location(48.85, 2.35))
-    assert "gõ tên phường/xã" in unknown.text and not unknown.buttons
+    assert "gõ tên phường/xã" in unknown.text
+    assert not unknown.buttons

@@ -28,7 +28,8 @@ async def test_empty_text_is_asked_again_without_calling_rasa(pipeline, text) ->
 
 async def test_too_long_text_is_refused_politely(pipeline) -> None:
     replies = await pipeline.handle(InboundMessage("telegram:42", "x" * 10_000))
-    assert "dài quá" in replies[0].text and "2.000" in replies[0].text
+    assert "dài quá" in replies[0].text
+    assert "2.000" in replies[0].text
 
 
 async def test_attachment_without_text_gets_the_text_only_answer(pipeline) -> None:
@@ -39,7 +40,8 @@ async def test_attachment_without_text_gets_the_text_only_answer(pipeline) -> No
 async def test_rasa_down_tells_the_resident_and_lets_the_retry_through(pipeline, redis) -> None:
     message = InboundMessage("telegram:42", "chào", platform_message_id="m-1")
     first = await pipeline.handle(message)
-    assert "hệ thống đang bận" in first[0].text and "115" in first[0].text
+    assert "hệ thống đang bận" in first[0].text
+    assert "115" in first[0].text
     assert await redis.get("turn:telegram:42:m-1") is None  # not remembered as answered
 
 
@@ -66,4 +68,5 @@ def test_rasa_buttons_sent_alone_join_the_text_before_them() -> None:
         ]
     )
     assert len(replies) == 1
-    assert replies[0].text == "Bạn chọn:" and replies[0].buttons[0].payload == "/affirm"
+    assert replies[0].text == "Bạn chọn:"
+    assert replies[0].buttons[0].payload == "/affirm"

@@ -75,10 +75,12 @@ def test_a_dying_process_is_reported_and_the_others_stopped(tmp_path: Path) -> N
         while "boom: bad config" not in dying.tail and time.monotonic() < deadline:
             time.sleep(0.05)
         assert "boom: bad config" in dying.tail
-        assert dying.process is not None and exit_status(dying.process) == 3
+        assert dying.process is not None
+        assert exit_status(dying.process) == 3
     finally:
         supervisor.stop()
-    assert healthy.process is not None and healthy.process.poll() is not None
+    assert healthy.process is not None
+    assert healthy.process.poll() is not None
     assert "boom: bad config" in (tmp_path / "dies.log").read_text()
 
 
@@ -308,7 +310,8 @@ def test_a_taken_port_names_the_process_holding_it_and_starts_nothing(
         stdout=subprocess.PIPE,
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == b"holding\n"
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"holding\n"
         harness = Harness(tmp_path, [free, taken])
         harnesses.append(harness)
         assert harness.finish() == 1
@@ -316,7 +319,8 @@ def test_a_taken_port_names_the_process_holding_it_and_starts_nothing(
             harness.output
         )
         assert f"pid {holder.pid}: {sys.executable} -c" in harness.output
-        assert "--auth-token ***" in harness.output and "s3cret-value" not in harness.output
+        assert "--auth-token ***" in harness.output
+        assert "s3cret-value" not in harness.output
         assert not owner_pids(free["port"])  # nothing was started
     finally:
         holder.kill()

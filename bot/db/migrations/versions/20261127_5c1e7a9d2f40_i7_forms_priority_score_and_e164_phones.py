@@ -33,7 +33,7 @@ def upgrade() -> None:
     for table in _PHONE_TABLES:
         # National mobile numbers ("0" and 9 digits) to E.164; anything else is left as it is.
         op.execute(
-            f"UPDATE {table} SET phone = '+84' || substr(phone, 2) "  # noqa: S608 (constant names)
+            f"UPDATE {table} SET phone = '+84' || substr(phone, 2) "
             "WHERE length(phone) = 10 AND substr(phone, 1, 1) = '0'"
         )
 
@@ -86,7 +86,7 @@ def _score_existing_requests() -> None:
 def downgrade() -> None:
     for table in _PHONE_TABLES:
         op.execute(
-            f"UPDATE {table} SET phone = '0' || substr(phone, 4) "  # noqa: S608 (constant names)
+            f"UPDATE {table} SET phone = '0' || substr(phone, 4) "
             "WHERE length(phone) = 12 AND substr(phone, 1, 3) = '+84'"
         )
     with op.batch_alter_table("aid_requests", schema=None) as batch_op:
