@@ -110,6 +110,8 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "(gục|quỵ|đổ gục|ngã gục|ngã quỵ|khuỵu) (xuống|ngã|luôn|ra|tại chỗ)",
         "(ngã|té|lăn) (ra|xuống|quay ra|đùng ra|lăn ra) ~ (không|chẳng|hổng|hông) (dậy|tỉnh|thở|nhúc nhích|cử động)",
         "(lăn|té|ngã) (đùng|quay|lăn) ra",
+        "(tự nhiên|đột nhiên|bỗng|bỗng dưng|bỗng nhiên|đột ngột) ~ (gục|đổ gục|ngã quỵ|quỵ xuống|ngã vật|"
+        "ngã lăn|lăn ra)",
         "(nằm|người) (im re|im lìm|bất tỉnh|mềm nhũn|mềm oặt|lả đi)",
         "mềm (nhũn|oặt) (người|ra|cả người)",
         "(lả|lịm|mê) (đi|người đi|dần đi)",
@@ -202,7 +204,8 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "liệt (nửa|1|một) (người|bên|mặt)",
         "(yếu|tê|liệt) (nửa|1|một) (người|bên)( người)?",
         "(đột ngột|tự nhiên|bỗng|bỗng dưng|bỗng nhiên|bất ngờ|đột nhiên) ~ (nói ngọng|nói lắp|nói đớ|nói khó|"
-        "nói không (rõ|ra|được)|yếu tay|yếu chân|tê tay|liệt)",
+        "nói không (rõ|ra|được)|(không|chẳng|hổng) nói (được|ra tiếng|nổi)|yếu tay|yếu chân|tê tay|liệt|"
+        "(tay|chân) (trái|phải) (tê|yếu|liệt))",
         "(nói ngọng|nói đớ|nói lắp|nói không rõ|nói khó) ~ (đột ngột|tự nhiên|bất ngờ|đột nhiên)",
         "nói (ngọng|đớ|lắp) (hẳn|luôn|líu) ~ (méo|yếu|tê)",
         "lưỡi (bị )?(líu|cứng|đớ)",
@@ -261,6 +264,8 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "chết (quách|phứt|béng) (cho|đi)",
         "(thắt|cột|tròng) (dây vào )?cổ",
         "(nhảy|lao|gieo mình|đâm đầu) (xuống )?(sông|giếng|kênh|hồ|biển|cầu|lầu|vực|xe|từ)",
+        "(đòi|dọa|định|muốn|mún|tính|sắp) (nhảy|lao|gieo mình) (xuống|lầu|cầu|sông|từ)",
+        "(sân thượng|lan can|mái nhà|thành cầu|nóc nhà) ~ (đòi|dọa|định|muốn|sắp) (nhảy|lao)",
         "uống (hết |cả |nguyên |một )?(nắm|vốc|nhúm|lọ|hũ|chai) thuốc",
         "uống (thuốc )?(rầy|cỏ|sâu|chuột|trừ cỏ|diệt chuột|tẩy|xăng|axit|acid|nước tẩy|thuốc tẩy)",
         "(quá liều|uống quá liều|uống thuốc quá liều)",
@@ -305,6 +310,9 @@ _VETO = _compile(
     "(muốn|mún|gần|sắp|như) (ngất|xỉu|ngất xỉu)",
     "không tỉnh (phí|tiền|thuế|lãi|nào|thành|ngoài|khác)",
     "thở (oxy|máy)",
+    "xỉu lên xỉu xuống",
+    "cổ tay áo",
+    "nhảy (cầu thang|cầu trượt|cầu lông|việc|dây|múa)",
 )
 # Figures of speech, vetoes only while no one is named before them in the sentence ("trời nóng
 # quá thở không nổi luôn", "giá xăng lên tắt thở", "điện thoại cứ giật"); "bà tôi nóng quá thở
@@ -316,7 +324,8 @@ _DISTRESS = (
 _FIGURATIVE = _compile(
     "(trời|nóng|nực|oi|bức|ngột ngạt|lạnh|nắng) ~ " + _DISTRESS,
     "(giá|tiền|nợ|lãi|phí|học phí|chi phí|xăng|điện|cao|đắt|hóa đơn|thuế|deadline|công việc|"
-    "bài tập|thi cử|kẹt xe|xếp hàng|thủ tục|giấy tờ) ~ " + _DISTRESS,
+    "bài tập|thi cử|thi|ôn thi|học|tăng ca|làm thêm|họp|kẹt xe|xếp hàng|thủ tục|giấy tờ) ~ "
+    + _DISTRESS,
     "(nghĩ|nhìn|nghe|xem|thấy|nhắc|đọc) ~ (mà|là|thì) (tức|đau|thắt|nhói) (ngực|tim)",
     "(điện thoại|máy|mạng|wifi|màn hình|video|clip|hình|game|quạt|đèn|tivi|ti vi|loa|máy tính|"
     "laptop|sóng|tín hiệu|camera|cam) ~ (giật|giựt|co giật|lên cơn)",
@@ -419,6 +428,7 @@ _CHRONIC = _compile(
     "di chứng",
     "(thỉnh thoảng|đôi khi|thường xuyên)",
     "mỗi (khi|lần)(?! (hít|thở))",  # "ngực lõm vào mỗi lần hít" is a sign, not a habit
+    "(mỗi )?khi (chạy|chạy bộ|leo|đi bộ|tập|gắng sức|vận động|lên dốc|lên cầu thang|làm việc nặng|bơi)",
 )
 _HABITUAL_BEFORE = re.compile(
     r"(?<!\w)" + _rule("(hay|thường|hay bị|thường bị|thường hay)") + r"(?:\W+\w+){0,2}\W*$"
