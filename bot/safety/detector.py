@@ -106,6 +106,19 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "(ngừng|đứng|ngưng) tim",
         "tim (ngừng|ngưng) đập",
         "(đuối nước|chết đuối|điện giật)",
+        # Collapsing and not coming round, in every region's words.
+        "(gục|quỵ|đổ gục|ngã gục|ngã quỵ|khuỵu) (xuống|ngã|luôn|ra|tại chỗ)",
+        "(ngã|té|lăn) (ra|xuống|quay ra|đùng ra|lăn ra) ~ (không|chẳng|hổng|hông) (dậy|tỉnh|thở|nhúc nhích|cử động)",
+        "(lăn|té|ngã) (đùng|quay|lăn) ra",
+        "(tự nhiên|đột nhiên|bỗng|bỗng dưng|bỗng nhiên|đột ngột) ~ (gục|đổ gục|ngã quỵ|quỵ xuống|ngã vật|"
+        "ngã lăn|lăn ra)",
+        "(nằm|người) (im re|im lìm|bất tỉnh|mềm nhũn|mềm oặt|lả đi)",
+        "mềm (nhũn|oặt) (người|ra|cả người)",
+        "(lả|lịm|mê) (đi|người đi|dần đi)",
+        "ngất (lịm|ngang|tại chỗ|luôn)",
+        "xỉu (ngang|tại chỗ|luôn|rồi)",
+        "mắt (nhắm nghiền|trợn|lờ đờ) ~ (không|chẳng|hổng) (trả lời|thưa|tỉnh|phản ứng)",
+        "(không|chẳng|hổng|hông) (còn )?(phản ứng|biết gì|hay biết)",
     ),
     Category.BREATHING: _compile(
         "khó thở",
@@ -123,12 +136,25 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "(mắc|bị) nghẹn",
         "(khó|không) hô hấp",
         "suy hô hấp",
+        "thở (không|chẳng|hổng|hông|hok) (ra hơi|thông|kịp)",
+        "thở (ngắt quãng|đứt quãng|khó nhọc|hắt ra|hắt hơi cuối|ra không vào|như cá|co kéo|rút lõm)",
+        "(ngực|lồng ngực|bụng) (rút )?lõm (vào|xuống) ~ (thở|hít)",
+        "(rút|co) lõm (lồng )?ngực",
+        "(ngáp|há miệng) (cá|thở)",
+        "(nói|thở) (không|chẳng|hổng) ra hơi",
+        "(sặc|hóc|mắc|nghẹn) (sữa|nước|cơm|đồ|thức|viên|hạt|xương|kẹo) ~ (không|chẳng|hổng) (thở|ho|khóc)",
+        "(không|chẳng|hổng) (ho|khóc|nói) (được|nổi)? (cũng |mà )?(không|chẳng|hổng) thở",
     ),
     Category.CYANOSIS: _compile(
         _BODY + " ~ (tím|tái tím|tím tái|tím ngắt|thâm tím|xanh tím|tái xanh|tái mét)",
         "tím (tái|ngắt|lịm|đen)",
         "tái (tím|xanh|mét)",
         "tím (môi|mặt|tái)",
+        # Blue or grey lips and face, and shock: "môi thâm lại", "mặt xám ngoét", "tái nhợt".
+        _BODY + " ~ (thâm|thâm lại|thâm đen|thâm sì|xám|xám ngoét|xám xịt|tái nhợt|trắng bệch|"
+        "xanh lét|xanh lè|xanh tái|tái xanh|tái mét|tái)",
+        "(tím|thâm) (cả |hết )?(môi|mặt|người|tay chân|móng)",
+        "(tay chân|người) (lạnh ngắt|lạnh toát|lạnh ngắt|tím|xanh)",
     ),
     Category.SEIZURE: _compile(
         "co giật",
@@ -141,6 +167,14 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "mắt trợn( ngược| trắng)?",
         "giật (tay chân|cả người|liên tục|từng cơn|người)",
         "gồng (cứng )?người",
+        "co giựt",
+        "giựt (tay chân|cả người|liên tục|từng cơn|người|kinh phong)",
+        "lên (cơn )?(kinh|động kinh|giật|giựt|co giật)",
+        "lên cơn ~ (sùi|sủi|trợn|giật|giựt|co|cắn|gồng|tím)",
+        "(tay chân|người|toàn thân|cả người) ~ (giật|giựt) (liên hồi|liên tục|mạnh|đùng đùng|từng cơn|lên)",
+        "(giật|giựt) (liên hồi|đùng đùng|mạnh|không ngừng|không dừng)",
+        "co cứng (người|toàn thân|tay chân)",
+        "(cắn|cứng) (chặt )?(răng|hàm) ~ (giật|co|sùi|trợn)",
     ),
     Category.BLEEDING: _compile(
         "(chảy|ra|mất|xuất|tuôn|ộc|trào) (máu|huyết) ~ " + _MUCH,
@@ -153,6 +187,14 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "(bầu|mang thai|có thai|thai phụ|bà bầu|thai nhi|tháng thai) ~ (ra|chảy) (máu|huyết)",
         "(ra|chảy) (máu|huyết) ~ (bầu|mang thai|có thai|thai)",
         "(vết thương|đứt|vỡ|gãy|tai nạn) ~ (chảy máu|máu) ~ (không cầm|không ngừng|nhiều|quá)",
+        "(đi ngoài|đi cầu|đi tiêu|đại tiện|đi đại tiện|ỉa|đi sông|đi nặng) (ra )?(máu|phân đen|phân có máu)",
+        "(ỉa|đi ngoài|đi cầu|phân) (có )?máu",
+        "(chảy|ra) (máu|huyết) (không|chẳng|hổng|hông) (cầm|ngừng|dừng|cầm lại|hết)",
+        "(máu|huyết) (phun|phụt|vọt|ướt|đẫm|be bét|bê bết|tràn|chảy ròng|chảy thành dòng|chảy ồ)",
+        "(đầm đìa|bê bết|be bét|đẫm|ướt đẫm|loang) máu",
+        "máu me (be bét|bê bết|đầm đìa|khắp)",
+        "mất (nhiều|rất nhiều|quá nhiều) máu",
+        "(ói|nôn|mửa|ọe|ho) (ra )?(máu|huyết|ra cục máu)",
     ),
     Category.STROKE: _compile(
         "méo (miệng|mồm|mặt một bên|một bên|1 bên|nửa mặt)",
@@ -162,7 +204,8 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "liệt (nửa|1|một) (người|bên|mặt)",
         "(yếu|tê|liệt) (nửa|1|một) (người|bên)( người)?",
         "(đột ngột|tự nhiên|bỗng|bỗng dưng|bỗng nhiên|bất ngờ|đột nhiên) ~ (nói ngọng|nói lắp|nói đớ|nói khó|"
-        "nói không (rõ|ra|được)|yếu tay|yếu chân|tê tay|liệt)",
+        "nói không (rõ|ra|được)|(không|chẳng|hổng) nói (được|ra tiếng|nổi)|yếu tay|yếu chân|tê tay|liệt|"
+        "(tay|chân) (trái|phải) (tê|yếu|liệt))",
         "(nói ngọng|nói đớ|nói lắp|nói không rõ|nói khó) ~ (đột ngột|tự nhiên|bất ngờ|đột nhiên)",
         "nói (ngọng|đớ|lắp) (hẳn|luôn|líu) ~ (méo|yếu|tê)",
         "lưỡi (bị )?(líu|cứng|đớ)",
@@ -170,6 +213,14 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "tai biến( mạch máu não)?",
         "(không|chẳng) (nhấc|cầm|giơ) (được )?(tay|chân)",
         "(tay|chân) (trái|phải)? ~ (không|chẳng) (nhấc|cầm|giơ|cử động) (được|nổi)",
+        "cấm khẩu",
+        "méo (xệch|xẹo)",
+        "(nửa|1|một) (người|bên) ~ (không|chẳng|hổng) (nhấc|cử động|động đậy|cảm giác|cầm)",
+        "(tay|chân|nửa người) (trái|phải)? (tự nhiên |đột nhiên |bỗng )?(yếu|tê|liệt) (hẳn|đi|nhiều|luôn|rồi|xụi)",
+        "(yếu|tê|liệt|xụi) (hẳn )?(tay|chân) (trái|phải)",
+        "(nói|nói chuyện) (không|chẳng|hổng) (ra tiếng|thành tiếng|thành lời|ra lời|rõ chữ)",
+        "(nói|giọng) (lơ lớ|ú ớ|líu lưỡi|ngọng hẳn|đớ hẳn)",
+        "mắt (mờ|tối sầm) (đột ngột|tự nhiên) ~ (nói|yếu|tê|méo)",
     ),
     Category.CHEST_PAIN: _compile(
         "(đau|tức|nhói|thắt|nặng) (ngực|tim|lồng ngực)",
@@ -177,6 +228,9 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "ngực (đau|tức|nặng|thắt|nhói|bị đè)",
         "(cơn )?đau tim",
         "nhồi máu cơ tim",
+        "ngực ~ (bị |như bị |như có )?(đè|đè nặng|bóp|bóp nghẹt|siết|thắt|đá đè|đá đè lên)",
+        "(đau|tức|nhói|thắt) (bên )?(ngực trái|vùng tim|giữa ngực|sau xương ức)",
+        "đau (lan|xuyên) ~ (cánh tay|vai trái|hàm|sau lưng) ~ (ngực|vã mồ hôi)",
     ),
     Category.SUICIDE: _compile(
         "=tự =tử",
@@ -201,6 +255,23 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "(tự )?làm (hại|đau) (bản thân|mình)",
         "tự (hại|hành hạ)( bản thân| mình)?",
         "muốn biến mất (khỏi|mãi)",
+        # "Follow the dead", regional and indirect ways to say it, and how.
+        "(muốn|mún|đòi|tính|định|chỉ muốn|muốn được) (chết )?đi theo (ổng|bả|ảnh|ba|bố|mẹ|má|cha|tía|"
+        "ông|bà|chồng|vợ|con|anh|chị|người|em)(?:\W+\w+)?(?=\W*(?:$|,|cho|luôn|rồi|thôi|quách))",
+        "đi theo ~ (dưới suối vàng|về trời|xuống suối vàng|cho rồi|cho xong|chết)",
+        "không (còn )?(thiết|tha thiết|muốn) (gì|sống)",
+        "sống (làm gì|làm chi|để làm gì|chi) (nữa|cho mệt)",
+        "chết (quách|phứt|béng) (cho|đi)",
+        "(thắt|cột|tròng) (dây vào )?cổ",
+        "(nhảy|lao|gieo mình|đâm đầu) (xuống )?(sông|giếng|kênh|hồ|biển|cầu|lầu|vực|xe|từ)",
+        "(đòi|dọa|định|muốn|mún|tính|sắp) (nhảy|lao|gieo mình) (xuống|lầu|cầu|sông|từ)",
+        "(sân thượng|lan can|mái nhà|thành cầu|nóc nhà) ~ (đòi|dọa|định|muốn|sắp) (nhảy|lao)",
+        "uống (hết |cả |nguyên |một )?(nắm|vốc|nhúm|lọ|hũ|chai) thuốc",
+        "uống (thuốc )?(rầy|cỏ|sâu|chuột|trừ cỏ|diệt chuột|tẩy|xăng|axit|acid|nước tẩy|thuốc tẩy)",
+        "(quá liều|uống quá liều|uống thuốc quá liều)",
+        "(tự )?(đâm|cắt|rạch|cứa) (vào )?(bụng|cổ|tay|cổ tay|mình)",
+        "(viết|để lại) (thư|lời) (tuyệt mệnh|trăng trối|vĩnh biệt)",
+        "(tạm biệt|vĩnh biệt) (mọi người|tất cả|cuộc đời|thế giới)",
     ),
 }
 
@@ -231,14 +302,43 @@ _VETO = _compile(
     "thuốc (động kinh|chống co giật)",
     "(máu|huyết) (nhiều|ít) (không|hông)",
     "vụ tự (tử|sát)",
-    "(phim|truyện|bài hát|tiểu thuyết|bài báo|tin tức|báo|cảnh)"
-    r"(?:\W+\w+){0,6}\W+(tự (tử|sát)|(muốn|mún) chết)",
+    "(phim|truyện|bài hát|tiểu thuyết|bài báo|tin tức|báo|cảnh|nhân vật|game|kịch)"
+    r"(?:\W+\w+){0,6}\W+(tự (tử|sát)|(muốn|mún) chết|nhảy (cầu|lầu|sông)|treo cổ|uống thuốc)",
     "(đói|nóng|lạnh|mệt|sợ|cười|ngứa|nhớ|thèm|ghét|ngại|quê|mắc cỡ|xấu hổ|tức|sướng|vui|"
     "ngon|ngầu|đẹp|bực|buồn ngủ|buồn cười|mắc cười|đau|nhức|khát|ngán|chán học|ồn|nắng|"
     "hồi hộp|run|nực|oi|bức|nóng nực|hầm|chật|mỏi|tốn|cực|khổ) ~ (muốn|mún|thèm|gần) chết",
     "(muốn|mún|gần|sắp|như) (ngất|xỉu|ngất xỉu)",
     "không tỉnh (phí|tiền|thuế|lãi|nào|thành|ngoài|khác)",
     "thở (oxy|máy)",
+    "xỉu lên xỉu xuống",
+    "cổ tay áo",
+    "nhảy (cầu thang|cầu trượt|cầu lông|việc|dây|múa)",
+)
+# Figures of speech, vetoes only while no one is named before them in the sentence ("trời nóng
+# quá thở không nổi luôn", "giá xăng lên tắt thở", "điện thoại cứ giật"); "bà tôi nóng quá thở
+# không nổi" still fires.
+_DISTRESS = (
+    "(thở (không|chẳng|hổng|hông) nổi|nghẹt thở|ngộp thở|ngạt thở|tắt thở|khó thở|hụt hơi|"
+    "tức ngực|đau tim|thắt tim|thót tim|ngất|xỉu|đứng tim|muốn chết)"
+)
+_FIGURATIVE = _compile(
+    "(trời|nóng|nực|oi|bức|ngột ngạt|lạnh|nắng) ~ " + _DISTRESS,
+    "(giá|tiền|nợ|lãi|phí|học phí|chi phí|xăng|điện|cao|đắt|hóa đơn|thuế|deadline|công việc|"
+    "bài tập|thi cử|thi|ôn thi|học|tăng ca|làm thêm|họp|kẹt xe|xếp hàng|thủ tục|giấy tờ) ~ "
+    + _DISTRESS,
+    "(nghĩ|nhìn|nghe|xem|thấy|nhắc|đọc) ~ (mà|là|thì) (tức|đau|thắt|nhói) (ngực|tim)",
+    "(điện thoại|máy|mạng|wifi|màn hình|video|clip|hình|game|quạt|đèn|tivi|ti vi|loa|máy tính|"
+    "laptop|sóng|tín hiệu|camera|cam) ~ (giật|giựt|co giật|lên cơn)",
+)
+# Typed plain, "toi", "thang", "cu" and "ma" are as often "tới", "tháng", "cứ" and "mà".
+_SOMEONE = _compile(
+    "=tôi|em|mình|tui|tao|tớ|ba|bố|mẹ|=má|cha|tía|ông|bà|con|cháu|vợ|chồng|anh|chị|bé|cu (tí|tý|con)|"
+    "=thằng|"
+    "=cô|=chú|=dì|=cậu|=mợ|thím|bác|dượng|người|đứa|nó|=ổng|=bả|=ảnh|=chỉ|=cổ|hàng xóm|=mạ|=mệ|=u|"
+    "=bầm|=o|thầy"
+)
+_PAST_BEFORE = re.compile(
+    r"(?<!\w)" + _rule("(đã )?từng( bị| có| lên| mắc| gặp| phải)?") + r"(?:\W+\w+){0,1}\W*$"
 )
 _OXYGEN_SUPPLY = _compile("(bình|bình khí|máy tạo|máy thở|bơm|lít) ~ (oxy|oxi)", "(oxy|oxi) già")
 
@@ -294,6 +394,7 @@ _PAST = _compile(
     "mấy (năm|tháng|tuần|bữa) (trước|rồi)",
     "bữa (trước|hổm|kia)",
     "hổm rày",
+    r"(hồi|lúc|năm) \d+ tuổi",
 )
 _NOW = _compile(
     "giờ",
@@ -325,7 +426,9 @@ _CHRONIC = _compile(
     r"(nhiều|bao|vài|hơn \d+|\d+) năm",
     "(nằm|một) (một|1) chỗ",
     "di chứng",
-    "(thỉnh thoảng|đôi khi|mỗi khi|mỗi lần|thường xuyên)",
+    "(thỉnh thoảng|đôi khi|thường xuyên)",
+    "mỗi (khi|lần)(?! (hít|thở))",  # "ngực lõm vào mỗi lần hít" is a sign, not a habit
+    "(mỗi )?khi (chạy|chạy bộ|leo|đi bộ|tập|gắng sức|vận động|lên dốc|lên cầu thang|làm việc nặng|bơi)",
 )
 _HABITUAL_BEFORE = re.compile(
     r"(?<!\w)" + _rule("(hay|thường|hay bị|thường bị|thường hay)") + r"(?:\W+\w+){0,2}\W*$"
@@ -431,6 +534,11 @@ class _Sentence:
     def vetoed(self, span: tuple[int, int]) -> bool:
         if self._vetoes is None:
             self._vetoes = [m.span() for m in _VETO.finditer(self.text)]
+            self._vetoes += [
+                m.span()
+                for m in _FIGURATIVE.finditer(self.text)
+                if not _SOMEONE.search(self.text, 0, m.end())
+            ]
         return any(start < span[1] and span[0] < end for start, end in self._vetoes)
 
     def facts(self) -> tuple[bool, bool, bool, list[int]]:
@@ -451,7 +559,7 @@ def _is_happening(sentence: _Sentence, span: tuple[int, int]) -> bool:
     text = sentence.text
     before = text[max(0, span[0] - _BEFORE_CHARS) : span[0]]
     after = text[span[1] : span[1] + _AFTER_CHARS]
-    if _NEGATED_BEFORE.search(before):
+    if _NEGATED_BEFORE.search(before) or _PAST_BEFORE.search(before):
         return False
     if _RESOLVED_AFTER.search(after) and not _NOT_RESOLVED.search(after):
         return False

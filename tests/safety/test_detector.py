@@ -31,6 +31,24 @@ SETS = Path(__file__).parent
         ("oxy 88", Category.LOW_SPO2),
         ("spo2 chỉ còn 91", Category.LOW_SPO2),
         ("chỉ số oxy máu 90", Category.LOW_SPO2),
+        ("bà ngoại gục xuống bàn", Category.UNCONSCIOUS),
+        ("mạ tui ngã cái rầm, chừ nằm im re", Category.UNCONSCIOUS),
+        ("con thở hụt hơi, ngực lõm vào mỗi lần hít", Category.BREATHING),
+        ("bé sặc sữa không thở được", Category.BREATHING),
+        ("môi bé thâm lại", Category.CYANOSIS),
+        ("tay chân co giựt liên tục", Category.SEIZURE),
+        ("em trai lên cơn giật", Category.SEIZURE),
+        ("ba toi di ngoai ra mau den", Category.BLEEDING),
+        ("chị tôi đi cầu ra máu", Category.BLEEDING),
+        ("me toi tu nhien cam khau", Category.STROKE),
+        ("ba tôi yếu hẳn tay phải", Category.STROKE),
+        ("bà kêu ngực như bị đè nặng", Category.CHEST_PAIN),
+        ("tao muốn đi theo bả cho rồi", Category.SUICIDE),
+        ("em uống cả nắm thuốc rồi", Category.SUICIDE),
+        ("tui muốn nhảy sông", Category.SUICIDE),
+        ("ông ngồi ghế tự nhiên đổ gục", Category.UNCONSCIOUS),
+        ("bà bỗng dưng không nói được, tay trái tê rần", Category.STROKE),
+        ("chị tôi đang đứng trên sân thượng đòi nhảy xuống", Category.SUICIDE),
         ("/emergency", Category.CONFIRMED),
     ],
 )
@@ -59,6 +77,21 @@ def test_life_threatening_messages_fire_with_their_category(text: str, category:
         "",
         "🙂",
         "x" * 5000,
+        "chị tôi xỉu lên xỉu xuống vì thần tượng",
+        "tôi hụt hơi khi chạy bộ có sao không",
+        "thi xong tắt thở",
+        "cắt cổ tay áo cho gọn",
+        "nhảy cầu thang máy bị hư",
+        "nóng quá thở không nổi",
+        "giá vàng tăng nghẹt thở",
+        "học phí cao tắt thở",
+        "tien dien thang nay cao nghet tho",  # "thang" is "tháng", not "thằng"
+        "nghi toi tien nha ma tuc nguc",  # "toi" is "tới", "ma" is "mà"
+        "dien thoai cu giat giat lien tuc",  # "cu" is "cứ"
+        "wifi lên cơn",
+        "con tôi từng co giật khi sốt, giờ tiêm được không",
+        "tôi muốn đi theo mẹ lên thành phố",
+        "phim tối qa nhân vật chính nhảy cầu",
     ],
 )
 def test_near_misses_do_not_fire(text: str) -> None:
@@ -86,8 +119,13 @@ def test_gate_over_the_development_set() -> None:
     assert report.false_alarms["all"].rate <= 0.01, report.false_alarms["all"].examples
 
 
-@pytest.mark.parametrize("prefix", ["heldout_", "heldout2_", "heldout3_"])
+@pytest.mark.parametrize("prefix", ["heldout_", "heldout2_", "heldout3_", "heldout4_"])
 def test_gate_over_the_earlier_held_out_sets_once_the_rules_learnt_from_them(prefix: str) -> None:
     report = evaluate(SETS / f"{prefix}emergencies.yml", SETS / f"{prefix}near_misses.yml")
     assert report.recall["all"].rate >= 0.99, report.recall["all"].examples
     assert report.false_alarms["all"].rate <= 0.01, report.false_alarms["all"].examples
+
+
+def test_a_figure_of_speech_about_someone_named_still_fires() -> None:
+    assert detect_emergency("trời nóng quá, bà tôi thở không nổi").is_emergency
+    assert detect_emergency("ba tôi nóng quá thở không nổi").is_emergency
