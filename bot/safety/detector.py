@@ -257,7 +257,7 @@ _RULES: dict[Category, re.Pattern[str]] = {
         "muốn biến mất (khỏi|mãi)",
         # "Follow the dead", regional and indirect ways to say it, and how.
         "(muốn|mún|đòi|tính|định|chỉ muốn|muốn được) (chết )?đi theo (ổng|bả|ảnh|ba|bố|mẹ|má|cha|tía|"
-        "ông|bà|chồng|vợ|con|anh|chị|người|em)(?:\W+\w+)?(?=\W*(?:$|,|cho|luôn|rồi|thôi|quách))",
+        r"ông|bà|chồng|vợ|con|anh|chị|người|em)(?:\W+\w+)?(?=\W*(?:$|,|cho|luôn|rồi|thôi|quách))",
         "đi theo ~ (dưới suối vàng|về trời|xuống suối vàng|cho rồi|cho xong|chết)",
         "không (còn )?(thiết|tha thiết|muốn) (gì|sống)",
         "sống (làm gì|làm chi|để làm gì|chi) (nữa|cho mệt)",
