@@ -4,7 +4,9 @@
 
 Before the safety layer, a message got "call 115" and a staff hand-off exactly when the NLU's
 final intent was `emergency`. Now the rules decide (`bot.safety`), and the classifier's
-`emergency` alone only asks "are you in danger?". Prints both, by style, for every set pair.
+`emergency` alone only asks "are you in danger? if so, call 115". Prints both, by style, for
+every set pair, and "115 first": the share whose first reply names 115 either way (the rules'
+answer or the classifier's question).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.safety.detector import detect_emergency
 from bot.safety.evaluation import STYLES, load_set
 
-PAIRS = ["", "heldout_", "heldout2_", "heldout3_"]
+PAIRS = ["", "heldout_", "heldout2_", "heldout3_", "heldout4_", "heldout5_"]
 
 
 async def _intents(model: str, texts: set[str]) -> dict[str, str]:
@@ -48,7 +50,7 @@ def main() -> int:
     intents = asyncio.run(_intents(model, texts))
     print(
         f"{'set':<10} {'style':<11} {'recall before':>14} {'after':>6}   "
-        f"{'false alarms before':>20} {'after':>6}   {'asked instead':>13}"
+        f"{'false alarms before':>20} {'after':>6}   {'asked instead':>13}   {'115 first':>9}"
     )
     for prefix, (emergencies, near_misses) in sets.items():
         for style in (*STYLES, "all"):
@@ -59,12 +61,15 @@ def main() -> int:
             after_r = sum(detect_emergency(t).is_emergency for t in em) / len(em)
             before_f = sum(intents[t] == "emergency" for t in nm) / len(nm)
             after_f = sum(detect_emergency(t).is_emergency for t in nm) / len(nm)
+            named_115 = sum(
+                intents[t] == "emergency" or detect_emergency(t).is_emergency for t in em
+            ) / len(em)
             asked = sum(
                 intents[t] == "emergency" and not detect_emergency(t).is_emergency for t in nm
             )
             print(
                 f"{prefix or 'dev':<10} {style:<11} {before_r:>14.3f} {after_r:>6.3f}   "
-                f"{before_f:>20.3f} {after_f:>6.3f}   {asked:>6}/{len(nm):<6}"
+                f"{before_f:>20.3f} {after_f:>6.3f}   {asked:>6}/{len(nm):<6}   {named_115:>9.3f}"
             )
     return 0
 
