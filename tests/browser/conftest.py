@@ -32,8 +32,8 @@ from typing import Protocol
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from bot.db.migrate import upgrade
