@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from fastapi import APIRouter
@@ -16,6 +17,7 @@ from bot.users.service import disable_user, reset_password
 from bot.web.auth.deps import StaffUser
 from bot.web.auth.runtime import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from tests.requests.factories import make_team
+from tests.users.conftest import other_browser, running_app, web_settings
 from tests.users.factories import PASSWORD, csrf_of, login, login_token, make_user
 
 
@@ -42,13 +44,9 @@ def test_admin_signs_in_lands_on_admin_and_sees_name_and_role(
 
 
 def test_cookies_are_secure_when_the_public_address_is_https(session: Session, db_url: str) -> None:
-    from bot.web.app import create_app
-    from tests.users.conftest import web_redis, web_settings
-
     settings = web_settings(db_url, public_base_url="https://hotline.example.vn")
     make_user(session, username="secure.user")
-    app = create_app(settings, redis=web_redis())
-    with TestClient(app, base_url="https://testserver") as client:
+    with running_app(settings, base_url="https://testserver") as client:
         response = login(client, "secure.user")
         assert "; secure" in response.headers["set-cookie"].lower()
         assert "strict-transport-security" in response.headers
@@ -94,12 +92,9 @@ def test_lock_out_after_repeated_failures_for_real_and_unknown_users(
 
 
 def test_too_many_failures_from_one_address_are_throttled(session: Session, db_url: str) -> None:
-    from bot.web.app import create_app
-    from tests.users.conftest import web_redis, web_settings
-
     settings = web_settings(db_url, login_max_failures=50, login_ip_max_failures=4)
     make_user(session, username="ip.user")
-    with TestClient(create_app(settings, redis=web_redis())) as client:
+    with running_app(settings) as client:
         for attempt in range(3):
             assert login(client, f"someone{attempt}", "bad-password-x").status_code == 401
         assert login(client, "someone-else", "bad-password-x").status_code == 429
@@ -146,14 +141,9 @@ def test_a_forged_session_cookie_gets_the_login_page_not_an_error(
 
 
 def test_an_expired_session_gets_the_login_page(session: Session, db_url: str) -> None:
-    import time
-
-    from bot.web.app import create_app
-    from tests.users.conftest import web_redis, web_settings
-
     make_user(session, username="idle")
-    app = create_app(web_settings(db_url), redis=web_redis())
-    with TestClient(app) as client:
+    with running_app(web_settings(db_url)) as client:
+        app = client.app
         assert login(client, "idle").status_code == 303
         assert client.get("/account").status_code == 200
         app.state.auth.sessions.idle_seconds = 1  # the idle time-out, shortened for the test
@@ -163,14 +153,9 @@ def test_an_expired_session_gets_the_login_page(session: Session, db_url: str) -
 
 
 def test_absolute_time_out_ends_even_a_busy_session(session: Session, db_url: str) -> None:
-    import time
-
-    from bot.web.app import create_app
-    from tests.users.conftest import web_redis, web_settings
-
     make_user(session, username="busy")
-    app = create_app(web_settings(db_url), redis=web_redis())
-    with TestClient(app) as client:
+    with running_app(web_settings(db_url)) as client:
+        app = client.app
         assert login(client, "busy").status_code == 303
         app.state.auth.sessions.absolute_seconds = 1
         assert client.get("/account").status_code == 200
@@ -287,7 +272,7 @@ def test_a_password_reset_ends_sessions_and_forces_a_change(
     )
     assert done.status_code == 303
     assert web.get("/account").status_code == 200
-    with TestClient(web.app) as other:
+    with other_browser(web) as other:
         assert login(other, "forgot", "Mat-khau-rieng-01").status_code == 303
 
 
@@ -333,7 +318,7 @@ def test_admin_creates_disables_and_resets_accounts_in_the_page(
     assert refused.status_code == 400 and "đã có người dùng" in refused.text
     listing = web.get("/admin/users").text
     assert "mai.tran" in listing and "Chờ đổi mật khẩu" in listing
-    with TestClient(web.app) as other:
+    with other_browser(web) as other:
         assert login(other, "mai.tran", password).headers["location"] == "/account/password"
 
 
