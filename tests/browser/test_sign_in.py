@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bot.settings import PROJECT_ROOT
@@ -18,6 +19,8 @@ from tests.browser.conftest import (
     new_page,
     sign_in,
 )
+
+pytestmark = pytest.mark.browser
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 

@@ -352,3 +352,28 @@ def test_api_callers_get_401_json_not_a_redirect(web: TestClient) -> None:
 def test_the_resident_chat_and_webhooks_need_no_staff_token(web: TestClient) -> None:
     response = web.post("/api/chat/messages", json={"text": "chào"})
     assert response.status_code == 200
+
+
+def test_an_unreachable_session_store_gets_a_clear_503_not_an_error(
+    session: Session, db_url: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    from tests.e2e.conftest import free_port
+
+    make_user(session, username="noredis")
+    with running_app(web_settings(db_url)) as client:
+        token = login_token(client)
+        # Redis goes away while the app runs: the auth layer is rebuilt on the dead address.
+        down = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+        client.app.state.redis = down  # type: ignore[attr-defined]
+        del client.app.state.auth  # type: ignore[attr-defined]
+        response = client.post(
+            "/login", data={"username": "noredis", "password": PASSWORD, "csrf_token": token}
+        )
+        assert response.status_code == 503
+        assert "tạm gián đoạn" in response.text
+        client.cookies.set(SESSION_COOKIE, "x" * 43)
+        assert client.get("/account").status_code == 503
+        assert client.get("/api/anything").json()["detail"].startswith("Hệ thống đăng nhập")
+        client.portal.call(down.aclose)  # type: ignore[union-attr]
