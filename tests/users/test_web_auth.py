@@ -377,3 +377,13 @@ def test_an_unreachable_session_store_gets_a_clear_503_not_an_error(
         assert client.get("/account").status_code == 503
         assert client.get("/api/anything").json()["detail"].startswith("Hệ thống đăng nhập")
         client.portal.call(down.aclose)  # type: ignore[union-attr]
+
+
+def test_times_are_shown_in_vietnam_time() -> None:
+    from datetime import UTC, datetime
+
+    from bot.web.templating import vn_time
+
+    assert vn_time(datetime(2026, 11, 27, 20, 5, tzinfo=UTC)) == "28/11/2026 03:05"
+    assert vn_time(datetime(2026, 11, 27, 20, 5)) == "28/11/2026 03:05"
+    assert vn_time(None) == "—"
