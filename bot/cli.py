@@ -435,6 +435,43 @@ def users_create(
     _print_one_time_password(created, account.one_time_password)
 
 
+@users_app.command("update")
+def users_update(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str | None = typer.Option(None, help="New role: admin, staff or team."),
+    team: Annotated[
+        list[str] | None,
+        typer.Option("--team", help="Team slug (repeat): replaces the user's teams."),
+    ] = None,
+    name: str | None = typer.Option(None, help="New display name."),
+) -> None:
+    """Changes an account's role, teams or display name."""
+    from bot.db.session import session_scope
+    from bot.users.service import UserError, get_user_by_username, update_user
+
+    try:
+        with session_scope() as session:
+            user = get_user_by_username(session=session, username=username)
+            if user is None:
+                typer.echo(f"No account {username}.", err=True)
+                raise typer.Exit(1)
+            update_user(
+                session=session,
+                user=user,
+                actor=_cli_actor(),
+                role=role,
+                team_slugs=team,
+                display_name=name,
+            )
+            summary = (
+                f"{user.username}: {user.role}, teams {','.join(t.slug for t in user.teams) or '-'}"
+            )
+    except UserError as exc:
+        typer.echo(f"Not changed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(summary)
+
+
 @users_app.command("create-first-admin")
 def users_create_first_admin(
     username: str = typer.Option("admin", help="Login name of the first admin."),

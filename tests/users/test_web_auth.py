@@ -387,3 +387,34 @@ def test_times_are_shown_in_vietnam_time() -> None:
     assert vn_time(datetime(2026, 11, 27, 20, 5, tzinfo=UTC)) == "28/11/2026 03:05"
     assert vn_time(datetime(2026, 11, 27, 20, 5)) == "28/11/2026 03:05"
     assert vn_time(None) == "—"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (
+            b"username=" + b"a" * 10_000 + b"&password=" + b"p" * 10_000,
+            "application/x-www-form-urlencoded",
+        ),
+        (bytes(range(256)) * 4, "application/x-www-form-urlencoded"),
+        (b"username=%ff%fe&password=%00%01", "application/x-www-form-urlencoded"),
+        (b'{"username": "a", "password": "b"}', "application/json"),
+        (bytes(range(256)), "multipart/form-data; boundary=xyz"),
+        (b"", "text/plain"),
+    ],
+)
+def test_junk_posted_to_the_login_form_gets_a_clear_answer(
+    web: TestClient, body: bytes, content_type: str
+) -> None:
+    token = login_token(web)
+    response = web.post(
+        "/login", content=body, headers={"content-type": content_type, "X-CSRF-Token": token}
+    )
+    assert response.status_code in (400, 401, 422), response.text
+    assert SESSION_COOKIE not in response.cookies
+
+
+def test_a_huge_username_and_password_are_refused_quickly(web: TestClient) -> None:
+    response = login(web, "u" * 10_000, "p" * 10_000)
+    assert response.status_code == 401
+    assert "không đúng" in response.text
