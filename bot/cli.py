@@ -14,7 +14,10 @@ import typer
 from bot.settings import get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from bot.places.wards import Ward
+    from bot.users.models import User
 
 app = typer.Typer(help="Citizen help hotline operations.", no_args_is_help=True)
 handoffs_app = typer.Typer(help="Conversations waiting for a person.", no_args_is_help=True)
@@ -447,14 +450,11 @@ def users_update(
 ) -> None:
     """Changes an account's role, teams or display name."""
     from bot.db.session import session_scope
-    from bot.users.service import UserError, get_user_by_username, update_user
+    from bot.users.service import UserError, update_user
 
     try:
         with session_scope() as session:
-            user = get_user_by_username(session=session, username=username)
-            if user is None:
-                typer.echo(f"No account {username}.", err=True)
-                raise typer.Exit(1)
+            user = _account(session, username)
             update_user(
                 session=session,
                 user=user,
@@ -537,16 +537,12 @@ def _change_user(username: str, change: str) -> str | None:
         UserError,
         disable_user,
         enable_user,
-        get_user_by_username,
         reset_password,
     )
 
     try:
         with session_scope() as session:
-            user = get_user_by_username(session=session, username=username)
-            if user is None:
-                typer.echo(f"No account {username}.", err=True)
-                raise typer.Exit(1)
+            user = _account(session, username)
             actor = _cli_actor()
             if change == "disable":
                 disable_user(session=session, user=user, actor=actor)
@@ -558,6 +554,17 @@ def _change_user(username: str, change: str) -> str | None:
         typer.echo(f"Not changed: {exc}", err=True)
         raise typer.Exit(1) from None
     return None
+
+
+def _account(session: Session, username: str) -> User:
+    """The account of a username, or exit 1 saying there is none."""
+    from bot.users.service import get_user_by_username
+
+    user = get_user_by_username(session=session, username=username)
+    if user is None:
+        typer.echo(f"No account {username}.", err=True)
+        raise typer.Exit(1)
+    return user
 
 
 def _cli_actor() -> str:
