@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from bot.teams.service import list_teams
@@ -21,7 +20,7 @@ from bot.users.service import (
     reset_password,
 )
 from bot.web.auth.deps import AccessDenied, AdminUser
-from bot.web.auth.runtime import auth_runtime
+from bot.web.auth.runtime import revoke_sessions_from_thread
 from bot.web.deps import SessionDep
 from bot.web.templating import templates
 
@@ -81,8 +80,9 @@ def users_page(request: Request, user: AdminUser, db: SessionDep) -> Response:
     return _users_page(request, db)
 
 
+# Sync routes on purpose: they run in the thread pool, where database calls may wait.
 @router.post("/users")
-async def users_create(
+def users_create(
     request: Request,
     user: AdminUser,
     db: SessionDep,
@@ -93,8 +93,7 @@ async def users_create(
 ) -> Response:
     form = {"username": username, "display_name": display_name, "role": role}
     try:
-        account = await run_in_threadpool(
-            create_user,
+        account = create_user(
             session=db,
             username=username,
             role=role,
@@ -109,16 +108,14 @@ async def users_create(
 
 
 @router.post("/users/{user_id}/disable")
-async def users_disable(
-    request: Request, user_id: int, user: AdminUser, db: SessionDep
-) -> Response:
+def users_disable(request: Request, user_id: int, user: AdminUser, db: SessionDep) -> Response:
     target = _target(db, user_id)
     try:
         disable_user(session=db, user=target, actor=audit_actor(user))
     except UserError as exc:
         return _users_page(request, db, error=str(exc), status_code=400)
     db.commit()
-    await auth_runtime(request.app).sessions.revoke_user(target.id)
+    revoke_sessions_from_thread(request.app, target.id)
     return _users_page(request, db)
 
 
@@ -129,13 +126,11 @@ def users_enable(request: Request, user_id: int, user: AdminUser, db: SessionDep
 
 
 @router.post("/users/{user_id}/reset-password")
-async def users_reset_password(
+def users_reset_password(
     request: Request, user_id: int, user: AdminUser, db: SessionDep
 ) -> Response:
     target = _target(db, user_id)
-    password = await run_in_threadpool(
-        reset_password, session=db, user=target, actor=audit_actor(user)
-    )
+    password = reset_password(session=db, user=target, actor=audit_actor(user))
     db.commit()
-    await auth_runtime(request.app).sessions.revoke_user(target.id)
+    revoke_sessions_from_thread(request.app, target.id)
     return _one_time_page(request, target, password, created=False)

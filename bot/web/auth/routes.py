@@ -188,7 +188,7 @@ async def login(
             status_code=401,
         )
     user = result.user
-    db.commit()  # the sign-in is recorded whatever happens to the redirect
+    await run_in_threadpool(db.commit)  # the sign-in is recorded whatever happens next
     await runtime.limiter.clear(username=username)
     # A new session id at every sign-in: a session fixed before sign-in is worth nothing.
     old = getattr(request.state, "auth_session", None)
@@ -272,7 +272,8 @@ async def change_password(
         )
     except UserError as exc:
         return _password_page(request, user, error=str(exc), status_code=400)
-    db.commit()  # before the redirect: the next request must see the new session version
+    # Before the redirect: the next request must see the new session version.
+    await run_in_threadpool(db.commit)
     # Every session of the user ends (the version changed); this browser gets a new one.
     await runtime.sessions.revoke_user(user.id)
     token, _ = await runtime.sessions.create(user_id=user.id, version=user.session_version)

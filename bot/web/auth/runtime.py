@@ -59,3 +59,10 @@ def auth_runtime(app: ASGIApp) -> AuthRuntime:
         )
         state.auth = runtime
     return runtime
+
+
+def revoke_sessions_from_thread(app: ASGIApp, user_id: int) -> None:
+    """Ends a user's sessions from a sync route (which runs in the thread pool)."""
+    from anyio.from_thread import run
+
+    run(auth_runtime(app).sessions.revoke_user, user_id)
