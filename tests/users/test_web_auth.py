@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -418,3 +418,24 @@ def test_a_huge_username_and_password_are_refused_quickly(web: TestClient) -> No
     response = login(web, "u" * 10_000, "p" * 10_000)
     assert response.status_code == 401
     assert "không đúng" in response.text
+
+
+def test_a_long_lived_stream_can_tell_when_its_session_ends(
+    web: TestClient, session: Session
+) -> None:
+    from bot.web.auth.deps import session_still_live
+
+    router = APIRouter()
+
+    @router.get("/test-still-live")
+    async def still_live(request: Request) -> dict[str, bool]:
+        return {"live": await session_still_live(request)}
+
+    web.app.include_router(router)  # type: ignore[attr-defined]
+    user = make_user(session, username="watcher")
+    assert web.get("/test-still-live").json() == {"live": False}
+    login(web, "watcher")
+    assert web.get("/test-still-live").json() == {"live": True}
+    disable_user(session=session, user=user, actor="test")  # from the CLI, say
+    session.flush()
+    assert web.get("/test-still-live").json() == {"live": False}

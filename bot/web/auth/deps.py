@@ -17,8 +17,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from bot.db.session import session_scope
 from bot.users.models import Role, User
-from bot.web.auth.runtime import auth_runtime
+from bot.web.auth.runtime import SESSION_COOKIE, auth_runtime
 from bot.web.auth.sessions import StaffSession
 from bot.web.deps import SessionDep
 
@@ -85,6 +86,26 @@ def current_user(request: Request, user: Annotated[User, Depends(signed_in_user)
     if user.must_change_password:
         raise PasswordChangeRequired
     return user
+
+
+async def session_still_live(request: Request) -> bool:
+    """For long-lived responses (a console's server-sent events): whether the request's session
+    still holds (not signed out, timed out or revoked; account enabled, password unchanged),
+    restarting its idle clock. Call it on each heartbeat and close the stream on False."""
+    token = request.cookies.get(SESSION_COOKIE)
+    auth = await auth_runtime(request.app).sessions.load(token)
+    if auth is None:
+        return False
+
+    def account_unchanged() -> bool:
+        with session_scope() as db:
+            user = db.get(User, auth.user_id)
+            return user is not None and not user.disabled and user.session_version == auth.version
+
+    if await run_in_threadpool(account_unchanged):
+        return True
+    await auth_runtime(request.app).sessions.revoke_key(auth.key, user_id=auth.user_id)
+    return False
 
 
 def _role_check(*roles: Role, message: str | None = None):  # type: ignore[no-untyped-def]
