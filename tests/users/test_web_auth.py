@@ -439,3 +439,37 @@ def test_a_long_lived_stream_can_tell_when_its_session_ends(
     disable_user(session=session, user=user, actor="test")  # from the CLI, say
     session.flush()
     assert web.get("/test-still-live").json() == {"live": False}
+
+
+def test_a_malformed_multipart_body_without_a_token_gets_403(
+    web: TestClient, session: Session
+) -> None:
+    make_user(session, username="multi")
+    login(web, "multi")
+    for content_type in ("multipart/form-data; boundary=xyz", "multipart/form-data"):
+        response = web.post(
+            "/logout", content=bytes(range(256)), headers={"content-type": content_type}
+        )
+        assert response.status_code == 403
+
+
+def test_overlong_admin_form_fields_get_a_vietnamese_message(
+    web: TestClient, session: Session
+) -> None:
+    make_user(session, role=Role.ADMIN, username="long.admin")
+    login(web, "long.admin")
+    token = csrf_of(web)
+    long_name = web.post(
+        "/admin/users", data={"csrf_token": token, "username": "x" * 5000, "role": "staff"}
+    )
+    assert long_name.status_code == 400 and "3–64 ký tự" in long_name.text
+    long_display = web.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "ok.user",
+            "display_name": "y" * 5000,
+            "role": "staff",
+        },
+    )
+    assert long_display.status_code == 400 and "tối đa 100 ký tự" in long_display.text

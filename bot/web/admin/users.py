@@ -86,9 +86,10 @@ def users_create(
     request: Request,
     user: AdminUser,
     db: SessionDep,
-    username: Annotated[str, Form(max_length=200)] = "",
-    display_name: Annotated[str, Form(max_length=500)] = "",
-    role: Annotated[str, Form(max_length=20)] = "",
+    # No length limits here: the service says what is wrong, in the page, in Vietnamese.
+    username: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
     teams: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     form = {"username": username, "display_name": display_name, "role": role}

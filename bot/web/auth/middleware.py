@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -84,7 +86,10 @@ async def _submitted_token(scope: Scope, receive: Receive) -> tuple[str | None, 
         fields = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
         token = next((value for key, value in fields if key == CSRF_FIELD), None)
     else:
-        form = await Request(scope, _replay(body, receive)).form()
+        try:
+            form = await Request(scope, _replay(body, receive)).form()
+        except (HTTPException, MultiPartException):  # a malformed body: no token in it
+            return None, _replay(body, receive)
         value = form.get(CSRF_FIELD)
         token = value if isinstance(value, str) else None
         await form.close()
