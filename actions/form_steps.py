@@ -3,16 +3,46 @@ summary to confirm, the start of the going-home request, the ending and the canc
 
 from __future__ import annotations
 
+import json
+import logging
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
-from actions.forms import AID_FORM, HEALTH_FORM, PURPOSE, reset_form_slots
-from bot.consents.service import CONSENT_TEXTS
+from actions.forms import (
+    AID_FORM,
+    HEALTH_FORM,
+    PURPOSE,
+    UPDATE_FORM,
+    answer_slots,
+    reset_form_slots,
+)
+from bot.consents.service import CONSENT_TEXTS, refusal_reply
 from bot.content.service import fact
+from bot.db.session import session_scope
 from bot.requests.codes import format_ref
-from bot.requests.validation import NEED_LABELS, SYMPTOM_LABELS, VULNERABLE_LABELS
+from bot.requests.models import RequestStatus
+from bot.requests.service import STATUS_LABELS, find_open_aid_request
+from bot.requests.validation import (
+    NEED_LABELS,
+    SYMPTOM_LABELS,
+    VULNERABLE_LABELS,
+    format_phone,
+    read_aid_answers,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def answer_button(title: str, intent: str, question: str) -> dict[str, str]:
+    """A yes/no button that says which question it answers, so a press of it after the form
+    has moved on is recognised as stale (actions/forms.py) instead of answering another."""
+    entities = json.dumps({"answer_to": question}, separators=(",", ":"))
+    return {"title": title, "payload": f"/{intent}{entities}"}
+
 
 # --- asking -------------------------------------------------------------------------------
 
@@ -30,8 +60,8 @@ class ActionAskConsent(Action):
         dispatcher.utter_message(
             text=CONSENT_TEXTS[PURPOSE.get(form, "aid_request")],
             buttons=[
-                {"title": "Đồng ý", "payload": "/affirm"},
-                {"title": "Không đồng ý", "payload": "/deny"},
+                answer_button("Đồng ý", "affirm", "consent"),
+                answer_button("Không đồng ý", "deny", "consent"),
             ],
         )
         return []
@@ -57,30 +87,32 @@ class ActionAskWard(Action):
 def _ask_confirmation(
     dispatcher: CollectingDispatcher, tracker: Tracker, summary: list[str], fields: list[str]
 ) -> list[EventType]:
-    if tracker.get_slot("save_failed"):
+    failed = tracker.get_slot("save_failed")
+    if failed == "outage":
         dispatcher.utter_message(
             text="Bạn muốn gửi lại không?",
             buttons=[
-                {"title": "Gửi lại", "payload": "/affirm"},
+                answer_button("Gửi lại", "affirm", "confirmed"),
                 {"title": "Hủy", "payload": "/cancel"},
             ],
         )
         return [SlotSet("save_failed", None)]
-    if tracker.get_intent_of_latest_message() == "deny" and tracker.get_slot("requested_slot") == (
-        "confirmed"
-    ):
+    denied = tracker.get_intent_of_latest_message() == "deny" and (
+        tracker.get_slot("requested_slot") == "confirmed"
+    )
+    if denied or failed == "invalid":
         labels = dict(CORRECTION_BUTTONS)
         dispatcher.utter_message(
             text='Bạn muốn sửa thông tin nào? Chọn bên dưới, hoặc nhắn "hủy" để hủy.',
             buttons=[{"title": labels[f], "payload": f"sửa {labels[f].lower()}"} for f in fields]
-            + [{"title": "Thông tin đã đúng, gửi", "payload": "/affirm"}],
+            + [answer_button("Thông tin đã đúng, gửi", "affirm", "confirmed")],
         )
-        return []
+        return [SlotSet("save_failed", None)] if failed else []
     dispatcher.utter_message(
         text="Bạn kiểm tra lại giúp tôi:\n" + "\n".join(summary) + "\nThông tin trên đã đúng chưa?",
         buttons=[
-            {"title": "Đúng, gửi đi", "payload": "/affirm"},
-            {"title": "Chưa, cần sửa", "payload": "/deny"},
+            answer_button("Đúng, gửi đi", "affirm", "confirmed"),
+            answer_button("Chưa, cần sửa", "deny", "confirmed"),
         ],
     )
     return []
@@ -116,7 +148,7 @@ class ActionAskAidConfirmed(Action):
             f"• Số người trong hộ: {slot('household_size')}",
             f"• Thành viên cần lưu ý: {_labels(slot('vulnerable'), VULNERABLE_LABELS)}",
             f"• Địa chỉ: {slot('address_detail')}, {slot('ward_label')}",
-            f"• Điện thoại: {slot('phone')}",
+            f"• Điện thoại: {format_phone(slot('phone') or '')}",
         ]
         fields = ["need_types", "household_size", "ward", "address_detail", "phone"]
         return _ask_confirmation(dispatcher, tracker, summary, fields)
@@ -133,7 +165,7 @@ class ActionAskHealthConfirmed(Action):
         doses = slot("vaccine_doses")
         summary = [
             f"• Họ tên: {slot('full_name')}, sinh năm {slot('birth_year')}",
-            f"• Điện thoại: {slot('phone')}",
+            f"• Điện thoại: {format_phone(slot('phone') or '')}",
             f"• Nơi ở: {slot('ward_label')}",
             f"• Triệu chứng: {_labels(slot('symptoms'), SYMPTOM_LABELS)}",
             f"• Tiếp xúc ca bệnh: {'có' if slot('case_contact') else 'không'}",
@@ -147,19 +179,59 @@ class ActionAskHealthConfirmed(Action):
 # --- starting and ending ------------------------------------------------------------------
 
 
-class ActionPrefillGoHome(Action):
-    """A stranded worker asking how to go home gets the aid form with the need filled in."""
+class ActionStartAidRequest(Action):
+    """Before the aid form: a resident with an open request is told so and asked only what
+    changed; anyone else starts the form with what their first message already said
+    ("nhà 4 người hết gạo 3 ngày, ở phường Bến Thành"), so it is not asked again."""
 
     def name(self) -> str:
-        return "action_prefill_go_home"
+        return "action_start_aid_request"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        dispatcher.utter_message(
-            text="Tôi sẽ ghi đề nghị hỗ trợ về quê của bạn và chuyển tới tổ hỗ trợ nơi bạn đang ở."
-        )
-        return [SlotSet("need_types", ["go_home"])]
+        try:
+            with session_scope() as session:
+                open_request = find_open_aid_request(
+                    session=session, conversation_id=tracker.sender_id
+                )
+                found = (
+                    (open_request.ref_code, STATUS_LABELS[RequestStatus(open_request.status)])
+                    if open_request is not None
+                    else None
+                )
+        except SQLAlchemyError as exc:
+            # Not knowing of an open request only means the form is filled in again.
+            logger.error("could not look for an open aid request: %s", type(exc).__name__)
+            found = None
+        text = tracker.latest_message.get("text") or ""
+        going_home = tracker.get_intent_of_latest_message() == "ask_return_home"
+        if found is not None:
+            ref, status = found
+            dispatcher.utter_message(
+                text=f"Tôi thấy bạn đang có đề nghị hỗ trợ mã {format_ref(ref)} ({status}), "
+                "nên bạn không cần khai lại từ đầu."
+            )
+            events: list[EventType] = [
+                SlotSet("has_open_request", True),
+                SlotSet("update_ref", ref),
+            ]
+            if going_home or not read_aid_answers(text).is_empty():
+                # The first message already says what is new: it is the update.
+                events.append(SlotSet("update_details", text))
+            return events
+        prefilled = answer_slots(read_aid_answers(text), {})
+        if going_home:
+            dispatcher.utter_message(
+                text="Tôi sẽ ghi đề nghị hỗ trợ về quê của bạn và chuyển tới tổ hỗ trợ nơi bạn "
+                "đang ở."
+            )
+            prefilled["need_types"] = list(
+                dict.fromkeys(["go_home", *prefilled.get("need_types", [])])
+            )
+        return [SlotSet("has_open_request", False)] + [
+            SlotSet(slot, value) for slot, value in prefilled.items()
+        ]
 
 
 class ActionFinishForm(Action):
@@ -173,14 +245,30 @@ class ActionFinishForm(Action):
     ) -> list[EventType]:
         ref = tracker.get_slot("saved_ref")
         form = _last_form(tracker)
-        if tracker.get_slot("consent") is False or not ref:
+        if form == UPDATE_FORM:
+            _say_update_result(dispatcher, tracker)
+            return reset_form_slots()
+        if tracker.get_slot("save_failed") == "outage" and not ref:
+            # The form ended after the last retry; the validator has said what to do.
+            return reset_form_slots()
+        if tracker.get_slot("consent") is False:
+            dispatcher.utter_message(text=refusal_reply())
+            return reset_form_slots()
+        if not ref:
             dispatcher.utter_message(
-                text="Dạ, tôi tôn trọng lựa chọn của bạn và không lưu thông tin nào. Khi cần, "
-                f"bạn có thể gọi {fact('hotlines.local.number')} hoặc nhắn lại cho tôi."
+                text="Dạ, thông tin trong biểu mẫu chưa được lưu. Khi cần, bạn có thể gọi "
+                f"{fact('hotlines.local.number')} hoặc nhắn lại cho tôi."
             )
             return reset_form_slots()
         code = format_ref(ref)
-        if form == HEALTH_FORM:
+        if tracker.get_slot("update_ref") == ref:
+            # The same need while a request was open: that request was updated, not a new one.
+            dispatcher.utter_message(
+                text=f"Bạn đang có đề nghị hỗ trợ mở với mã {code}; tôi đã cập nhật đề nghị đó "
+                f'bằng thông tin mới và báo cho tổ hỗ trợ. Bạn có thể nhắn "kiểm tra {code}" để '
+                "xem tình trạng."
+            )
+        elif form == HEALTH_FORM:
             dispatcher.utter_message(
                 text=f"Đã lưu tờ khai y tế của bạn. Mã tờ khai: {code}. Nếu có triệu chứng nặng "
                 f"hơn, hãy gọi {fact('hotlines.emergency.number')}."
@@ -193,6 +281,28 @@ class ActionFinishForm(Action):
                 f'Bạn có thể nhắn "kiểm tra {code}" để xem tình trạng.'
             )
         return reset_form_slots()
+
+
+def _say_update_result(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    ref = tracker.get_slot("update_ref")
+    if not ref:
+        return  # the request was closed meanwhile: the validator has said so
+    code = format_ref(ref)
+    summary = tracker.get_slot("update_summary")
+    if summary:
+        dispatcher.utter_message(
+            text=f"Đã cập nhật đề nghị hỗ trợ {code} ({summary}) và báo cho tổ hỗ trợ. Bạn có "
+            f'thể nhắn "kiểm tra {code}" để xem tình trạng.'
+        )
+    elif tracker.get_slot("save_failed") == "outage":
+        dispatcher.utter_message(
+            text=f"Xin lỗi, hệ thống đang gặp sự cố nên đề nghị {code} CHƯA được cập nhật. Bạn "
+            f"nhắn lại sau ít phút, hoặc gọi {fact('hotlines.local.number')} nhé."
+        )
+    else:
+        dispatcher.utter_message(
+            text=f"Dạ, đề nghị {code} của bạn giữ nguyên; tổ hỗ trợ sẽ liên hệ với bạn."
+        )
 
 
 def _last_form(tracker: Tracker) -> str | None:

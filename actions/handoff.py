@@ -13,8 +13,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.common import utter_answer
 from bot.content.service import fact, faq_answer
 from bot.db.session import session_scope
+from bot.handoff.emergency import emergency_number, escalate_emergency, first_reply
 from bot.handoff.models import HandoffReason
 from bot.handoff.service import request_handoff
+from bot.safety import CONFIRM_PAYLOAD, detect_emergency
+from bot.settings import get_settings
+from hotline_nlu.normalize import fold
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +52,9 @@ def misunderstandings_in_a_row(tracker: Tracker) -> int:
 
 
 class ActionEmergency(Action):
-    """Gives the emergency number first, first-aid steps, and marks the conversation for staff."""
+    """The classifier's `emergency`: 115 and the staff queue only when the safety rules agree
+    (or the resident confirms); otherwise a short check, so "SpO2 bao nhiêu là bình thường"
+    gets an answer instead of a false alarm."""
 
     def name(self) -> str:
         return "action_emergency"
@@ -56,14 +62,30 @@ class ActionEmergency(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        number = fact("hotlines.emergency.number")
-        dispatcher.utter_message(
-            text=f"Hãy gọi ngay {number} (cấp cứu y tế) nếu có người khó thở, bất tỉnh "
-            "hoặc nguy hiểm đến tính mạng."
+        text = tracker.latest_message.get("text") or ""
+        category = detect_emergency(text).category
+        if category is None:
+            _ask_if_in_danger(dispatcher, text)
+            return []
+        dispatcher.utter_message(text=first_reply(category).text)
+        await escalate_emergency(
+            settings=get_settings(), conversation_id=tracker.sender_id, category=category
         )
-        _record_handoff(tracker.sender_id, HandoffReason.EMERGENCY)
         utter_answer(dispatcher, faq_answer("emergency"))
         return []
+
+
+_OXIMETRY = ("spo2", "sp02", "oxy", "oxi", "bao hoa")
+
+
+def _ask_if_in_danger(dispatcher: CollectingDispatcher, text: str) -> None:
+    dispatcher.utter_message(
+        text="Bạn hoặc người thân có đang gặp nguy hiểm không? "
+        f"Nếu có, gọi ngay {emergency_number()}.",
+        buttons=[{"title": "Có, đang nguy hiểm", "payload": CONFIRM_PAYLOAD}],
+    )
+    if any(word in fold(text) for word in _OXIMETRY):
+        utter_answer(dispatcher, faq_answer("spo2_info"))
 
 
 class ActionRequestHuman(Action):

@@ -11,8 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import sorry_not_saved
+from bot.conversations.rasa_client import COMMAND_KEY
 from bot.db.session import session_scope
-from bot.privacy.service import describe_personal_data, erase_personal_data
+from bot.privacy.runtime import ERASE_COMMAND
+from bot.privacy.service import describe_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +26,12 @@ class ActionViewMyData(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        messages = sum(1 for event in tracker.events if event.get("event") == "user")
         try:
             with session_scope() as session:
-                lines = describe_personal_data(session=session, conversation_id=tracker.sender_id)
+                lines = describe_personal_data(
+                    session=session, conversation_id=tracker.sender_id, messages=messages
+                )
         except SQLAlchemyError:
             logger.exception("could not read personal data")
             sorry_not_saved(dispatcher)
@@ -61,24 +66,17 @@ class ActionAskDeleteMyData(Action):
 
 
 class ActionDeleteMyData(Action):
+    """Asks the web app to erase the conversation once this turn is over: Rasa saves the
+    tracker at the end of the turn, so erasing it from inside the turn would be undone. The
+    web app then says what it erased."""
+
     def name(self) -> str:
         return "action_delete_my_data"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        try:
-            with session_scope() as session:
-                erased = erase_personal_data(session=session, conversation_id=tracker.sender_id)
-        except SQLAlchemyError:
-            logger.exception("could not erase personal data")
-            sorry_not_saved(dispatcher)
-            return [SlotSet("confirming", None)]
-        dispatcher.utter_message(
-            text="Tôi đã xóa toàn bộ thông tin cá nhân của bạn tại tổng đài."
-            if erased
-            else "Tổng đài không lưu thông tin cá nhân nào của bạn, nên không có gì cần xóa."
-        )
+        dispatcher.utter_message(json_message={COMMAND_KEY: ERASE_COMMAND})
         return [SlotSet("confirming", None)]
 
 

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PLACEHOLDER_SECRETS = {"", "change-me", "dev-rasa-token", "dev-secret-key"}
+PLACEHOLDER_SECRETS = {"", "change-me", "dev-rasa-token", "dev-secret-key", "dev-action-token"}
 _CHANNEL_SECRETS = (
     "telegram_bot_token",
     "telegram_webhook_secret",
@@ -32,7 +32,10 @@ class Settings(BaseSettings):
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr("dev-rasa-token")
-    action_server_url: str = "http://127.0.0.1:5055"
+    action_server_url: str = "http://127.0.0.1:5055"  # what Rasa calls
+    action_server_host: str = "127.0.0.1"  # the interface it listens on (loopback by default)
+    # Rasa sends it with every action call (Authorization: Bearer …); anything else is refused.
+    action_server_token: SecretStr = SecretStr("dev-action-token")
     rasa_timeout_seconds: float = 30.0
 
     web_host: str = "127.0.0.1"
@@ -49,10 +52,16 @@ class Settings(BaseSettings):
     login_ip_max_failures: int = Field(default=30, ge=1)  # failed sign-ins from one address …
     login_ip_window_minutes: int = Field(default=15, ge=1)  # … within this window
 
-    # Team notifications (outbox) go through the Telegram bot configured below; without a
-    # token they wait in the outbox, seen in the console.
-    outbox_worker_in_web: bool = True  # else run `hotline worker` as its own process
-    outbox_poll_seconds: float = 2.0
+    # `hotline run` restarts a process that dies, waiting base × 2ⁿ (at most max) seconds, and
+    # gives up (stopping everything) after `limit` restarts of one process within `window`.
+    supervisor_restart_limit: int = 5
+    supervisor_restart_window_seconds: float = 300.0
+    supervisor_backoff_base_seconds: float = 1.0
+    supervisor_backoff_max_seconds: float = 30.0
+
+    # The hotline staff's Telegram group: told at once when an emergency cannot be put in the
+    # staff queue (database down). Empty: such failures are only logged at ERROR.
+    staff_telegram_chat_id: str = ""
 
     content_dir: Path = PROJECT_ROOT / "data" / "content"
     max_message_chars: int = 2000
@@ -76,25 +85,34 @@ class Settings(BaseSettings):
     zalo_token_refresh_margin_seconds: int = 3600  # refresh this long before expiry
     zalo_messages_per_second: int = 20
 
-    # The delivery worker: in the web app's process by default, or `hotline worker`.
+    # The workers (inbound jobs and every outbound message: bot replies, team notifications,
+    # staff replies…): in the web app's process by default, or `hotline worker`.
     worker_in_process: bool = True
     jobs_stream: str = "hotline:jobs"  # the Redis stream of queued jobs
     worker_concurrency: int = 50
-    delivery_max_attempts: int = 12
-    delivery_backoff_base_seconds: float = 0.5
-    delivery_backoff_max_seconds: float = 60.0
     worker_claim_idle_seconds: float = 120.0  # a job unacknowledged this long is taken over
+    # The one retry policy of every send (bot/outbound/policy.py).
+    outbound_max_attempts: int = 12
+    outbound_backoff_base_seconds: float = 0.5
+    outbound_backoff_max_seconds: float = 60.0
+
+    # Personal data is kept at most this long (the consent texts promise 12 months), then
+    # purged by the worker (and `hotline privacy purge`) every PRIVACY_PURGE_INTERVAL_HOURS.
+    privacy_retention_months: int = Field(default=12, ge=1, le=120)
+    privacy_purge_interval_hours: float = Field(default=24.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
         if self.env == "production":
-            for name in ("rasa_token", "secret_key"):
+            for name in ("rasa_token", "secret_key", "action_server_token"):
                 if getattr(self, name).get_secret_value() in PLACEHOLDER_SECRETS:
                     raise ValueError(f"{name.upper()} must be set to a real secret in production")
             for name in _CHANNEL_SECRETS:
                 value = getattr(self, name)
                 if value is not None and value.get_secret_value() in PLACEHOLDER_SECRETS:
                     raise ValueError(f"{name.upper()} must be a real secret in production")
+        if not self.action_server_token.get_secret_value():
+            raise ValueError("ACTION_SERVER_TOKEN must not be empty")
         # Without the secret the resident webhook stays off (team notifications and long polling
         # still work), which in production is a forgotten setting rather than a choice.
         if (
@@ -105,7 +123,22 @@ class Settings(BaseSettings):
             raise ValueError("TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_BOT_TOKEN")
         if self.zalo_app_id and not self.zalo_oa_secret_key:
             raise ValueError("ZALO_OA_SECRET_KEY is required with ZALO_APP_ID")
+        if self.env == "production":
+            self._refuse_example_content()
         return self
+
+    def _refuse_example_content(self) -> None:
+        # Residents never see an example value (fallbacks stand in), but a deployment that
+        # still answers with fallbacks has not put in its own numbers and places yet.
+        from bot.content.service import example_content_in_use
+
+        examples = example_content_in_use(content_dir=self.content_dir)
+        if examples:
+            raise ValueError(
+                "replies still use example content; replace it with verified values and mark "
+                f"it verified in {self.content_dir} (`hotline content check` lists it): "
+                + "; ".join(examples)
+            )
 
     @property
     def telegram_enabled(self) -> bool:

@@ -1,30 +1,73 @@
-"""Starts the Rasa server, the action server and the web app together, and stops them together.
+"""Starts the Rasa server, the action server and the web app together, keeps them running, and
+stops them together.
 
-Ctrl-C (or SIGTERM) stops all three; if one dies, the others are stopped and the reason is
-printed with the last lines that process wrote.
+- Ctrl-C, SIGTERM and SIGHUP (the terminal window closed) stop all three. Each child runs in its
+  own process group, which is killed as a whole, so workers a child started go with it; on Linux
+  a child is also killed by the kernel if the supervisor itself is killed (PR_SET_PDEATHSIG).
+- A child that dies after start-up (a crash, the OOM killer) is restarted with exponential
+  back-off while the others keep serving; after too many restarts within a window the supervisor
+  gives up, says why, and stops everything.
+- A port already taken is reported with the process holding it, before anything is started.
+
+Children are started from the thread that calls `start()` / `supervise()`: the kernel sends the
+parent-death signal when that *thread* ends, so it must be the one that lives until `stop()`.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from urllib.parse import urlsplit
 
 import httpx
 import yaml
 
+from bot.ports import PortTaken, check_port_free
+from bot.privacy.registry import RASA_REDIS_KEY_PREFIX, RASA_TRACKER_EXPIRY_SECONDS
 from bot.settings import PROJECT_ROOT, Settings
 from bot.training import MODEL_PATH, RASA_BIN, rasa_env
 
 RUN_DIR = PROJECT_ROOT / "var" / "run"
 LOG_DIR = PROJECT_ROOT / "var" / "log"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How often a dying process is restarted before the supervisor gives up."""
+
+    limit: int = 5
+    window_seconds: float = 300.0
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RestartPolicy:
+        return cls(
+            limit=settings.supervisor_restart_limit,
+            window_seconds=settings.supervisor_restart_window_seconds,
+            backoff_base_seconds=settings.supervisor_backoff_base_seconds,
+            backoff_max_seconds=settings.supervisor_backoff_max_seconds,
+        )
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait before restart number `failures` (1, 2, …) within the window."""
+        return float(
+            min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** max(0, failures - 1))
+        )
 
 
 @dataclass
@@ -33,14 +76,25 @@ class ProcessSpec:
     argv: list[str]
     env: dict[str, str]
     ready_url: str
+    port: int | None = None  # checked free before every start
+    host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
     tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=30))
+    failures: collections.deque[float] = field(default_factory=collections.deque)
+    restart_at: float | None = None  # set while the process waits to be restarted
 
 
 def write_endpoints(settings: Settings) -> Path:
     """Writes the endpoints file Rasa runs with: action server, and Redis stores if configured."""
+    from bot.actionserver import authorization_header
+
+    token = settings.action_server_token.get_secret_value()
     endpoints: dict[str, object] = {
-        "action_endpoint": {"url": f"{settings.action_server_url.rstrip('/')}/webhook"}
+        "action_endpoint": {
+            "url": f"{settings.action_server_url.rstrip('/')}/webhook",
+            # Rasa's EndpointConfig sends these headers with every action call.
+            "headers": {"Authorization": authorization_header(token)},
+        }
     }
     if settings.redis_url:
         url = urlsplit(settings.redis_url)
@@ -49,16 +103,20 @@ def write_endpoints(settings: Settings) -> Path:
             "url": url.hostname or "127.0.0.1",
             "port": url.port or 6379,
             "db": int((url.path or "/0").lstrip("/") or 0),
-            "key_prefix": "hotline",
+            "key_prefix": RASA_REDIS_KEY_PREFIX,
         }
         if url.password:
             redis["password"] = url.password
-        endpoints["tracker_store"] = {**redis, "record_exp": 30 * 24 * 3600}
+        endpoints["tracker_store"] = {**redis, "record_exp": RASA_TRACKER_EXPIRY_SECONDS}
         endpoints["lock_store"] = dict(redis)
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     # One file per Rasa port, so a test stack and a developer's stack never share one.
     path = RUN_DIR / f"endpoints-{urlsplit(settings.rasa_url).port or 5005}.yml"
-    path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    # It holds secrets: readable by this user only, from the first byte on.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(yaml.safe_dump(endpoints, sort_keys=False))
     return path
 
 
@@ -70,6 +128,9 @@ def process_specs(settings: Settings, *, rasa_workers: int = 1) -> list[ProcessS
     rasa = rasa_env()
     if rasa_workers > 1:
         rasa["SANIC_WORKERS"] = str(rasa_workers)
+    rasa_host = rasa_url.hostname or "127.0.0.1"
+    rasa_port = rasa_url.port or 5005
+    action_port = action_url.port or 5055
     return [
         ProcessSpec(
             name="rasa",
@@ -86,26 +147,29 @@ def process_specs(settings: Settings, *, rasa_workers: int = 1) -> list[ProcessS
                 "--auth-token",
                 settings.rasa_token.get_secret_value(),
                 "-i",
-                rasa_url.hostname or "127.0.0.1",
+                rasa_host,
                 "-p",
-                str(rasa_url.port or 5005),
+                str(rasa_port),
             ],
             env=rasa,
             ready_url=f"{settings.rasa_url}/status?token={settings.rasa_token.get_secret_value()}",
+            port=rasa_port,
+            host=rasa_host,
         ),
         ProcessSpec(
             name="actions",
-            argv=[
-                sys.executable,
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "-p",
-                str(action_url.port or 5055),
-            ],
-            env={**env, "PYTHONWARNINGS": "ignore"},
+            argv=[sys.executable, "-m", "bot.actionserver"],
+            env={
+                **env,
+                "PYTHONWARNINGS": "ignore",
+                # The child reads the same values the endpoints file was written from.
+                "ACTION_SERVER_URL": settings.action_server_url,
+                "ACTION_SERVER_HOST": settings.action_server_host,
+                "ACTION_SERVER_TOKEN": settings.action_server_token.get_secret_value(),
+            },
             ready_url=f"{settings.action_server_url}/health",
+            port=action_port,
+            host=settings.action_server_host,
         ),
         ProcessSpec(
             name="web",
@@ -123,54 +187,162 @@ def process_specs(settings: Settings, *, rasa_workers: int = 1) -> list[ProcessS
             ],
             env=env,
             ready_url=f"http://{settings.web_host}:{settings.web_port}/healthz",
+            port=settings.web_port,
+            host=settings.web_host,
         ),
     ]
 
 
+# --- children die with the supervisor (Linux) ---
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_hook() -> Callable[[], None] | None:
+    """Returns a pre-exec function asking the kernel to SIGKILL the child when we die."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return None
+    # Looked up here, in the parent: the child between fork and exec should do as little as it can.
+    prctl = ctypes.CDLL(libc_name, use_errno=True).prctl
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request was made
+            os._exit(1)
+
+    return die_with_parent
+
+
+def exit_status(process: subprocess.Popen[bytes]) -> int | None:
+    """The child's return code (negative: killed by that signal) or None, without reaping it.
+
+    An exited but unreaped child keeps its pid, and so its process group id, reserved: the
+    group can then be killed without any risk of hitting an unrelated process that got the id.
+    """
+    if process.returncode is not None:
+        return process.returncode
+    try:
+        info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:  # reaped elsewhere
+        return process.poll()
+    if info is None:
+        return None
+    return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+
+
+def _has_exited(process: subprocess.Popen[bytes]) -> bool:
+    return exit_status(process) is not None
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Signals the child's whole process group (it leads its own session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
 class Supervisor:
-    """Owns the child processes: start, wait until ready, watch, stop."""
+    """Owns the child processes: start, wait until ready, restart the fallen, stop."""
 
     def __init__(
-        self, specs: list[ProcessSpec], *, echo: bool = True, log_dir: Path = LOG_DIR
+        self,
+        specs: list[ProcessSpec],
+        *,
+        echo: bool = True,
+        log_dir: Path = LOG_DIR,
+        policy: RestartPolicy | None = None,
     ) -> None:
         self.specs = specs
         self.echo = echo
         self.log_dir = log_dir
+        self.policy = policy or RestartPolicy()
         self._stopping = threading.Event()
+        # `step` (which may restart a child) and `stop` never run at once, so no child is
+        # started after `stop` collected the ones to end.
+        self._lock = threading.Lock()
         self._pumps: list[threading.Thread] = []
+        self._preexec = _parent_death_hook()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def request_stop(self, *_: object) -> None:
+        """Asks the supervising loop to stop (safe from a signal handler)."""
+        self._stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        """Ctrl-C, SIGTERM and SIGHUP stop everything; main thread only."""
+
+        # Installed explicitly: a shell starts background jobs with SIGINT ignored, and SIGHUP's
+        # default (die at once) would leave the children running.
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.request_stop()
+
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, handler)
+
+    def say(self, text: str, *, err: bool = True) -> None:
+        """Prints a line for the operator; a closed terminal or pipe (`| tee`) is not an error."""
+        with contextlib.suppress(OSError, ValueError):
+            print(text, file=sys.stderr if err else sys.stdout, flush=True)
+
+    def check_ports(self) -> None:
+        """Raises PortTaken if any child's port is held by another process."""
+        for spec in self.specs:
+            if spec.port is not None:
+                check_port_free(spec.name, spec.host, spec.port)
 
     def start(self) -> None:
+        """Starts every child; raises PortTaken (starting nothing) if a port is taken."""
+        self.check_ports()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for spec in self.specs:
-            spec.process = subprocess.Popen(
-                spec.argv,
-                cwd=PROJECT_ROOT,
-                env=spec.env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            pump = threading.Thread(target=self._pump, args=(spec,), daemon=True)
-            pump.start()
-            self._pumps.append(pump)
+            self._spawn(spec)
 
-    def _pump(self, spec: ProcessSpec) -> None:
-        assert spec.process is not None and spec.process.stdout is not None
-        with spec.process.stdout, (self.log_dir / f"{spec.name}.log").open("ab") as log:
-            for raw in spec.process.stdout:
+    def _spawn(self, spec: ProcessSpec) -> None:
+        spec.restart_at = None
+        spec.process = subprocess.Popen(
+            spec.argv,
+            cwd=PROJECT_ROOT,
+            env=spec.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, out of reach of the terminal's ^C
+            preexec_fn=self._preexec,  # noqa: PLW1509 — only prctl, resolved before the fork
+        )
+        pump = threading.Thread(target=self._pump, args=(spec, spec.process), daemon=True)
+        pump.start()
+        self._pumps.append(pump)
+
+    def _pump(self, spec: ProcessSpec, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        with process.stdout, (self.log_dir / f"{spec.name}.log").open("ab") as log:
+            for raw in process.stdout:
                 log.write(raw)
                 log.flush()
                 line = raw.decode("utf-8", "replace").rstrip()
                 spec.tail.append(line)
                 if self.echo and line:
-                    print(f"[{spec.name}] {line}", flush=True)
+                    try:
+                        print(f"[{spec.name}] {line}", flush=True)
+                    except (OSError, ValueError):
+                        # `| tee` ended or the terminal closed: keep logging to the file.
+                        self.echo = False
 
     def dead(self) -> ProcessSpec | None:
         """Returns a process that has exited, if any."""
-        return next((s for s in self.specs if s.process and s.process.poll() is not None), None)
+        return next((s for s in self.specs if s.process and _has_exited(s.process)), None)
 
     def wait_ready(self, timeout: float) -> ProcessSpec | None:
-        """Waits until every process answers its ready URL; returns the first that failed."""
+        """Waits until every process answers its ready URL; returns the first that failed.
+
+        Returns None also when a stop was requested meanwhile (see `stopping`).
+        """
         deadline = time.monotonic() + timeout
         pending = list(self.specs)
         with httpx.Client(timeout=2) as client:
@@ -186,51 +358,137 @@ class Supervisor:
                         continue
                 except httpx.HTTPError:
                     pass
-                time.sleep(0.5)
+                self._stopping.wait(0.5)
         return None
 
-    def stop(self) -> None:
-        self._stopping.set()
-        for spec in reversed(self.specs):
-            if spec.process and spec.process.poll() is None:
-                os.killpg(spec.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
+    def step(self) -> str | None:
+        """One round of watching: reaps fallen children, restarts those due; a message on giving up."""
+        with self._lock:
+            if self._stopping.is_set():
+                return None
+            return self._step(time.monotonic())
+
+    def _step(self, now: float) -> str | None:
         for spec in self.specs:
-            if spec.process is None:
+            if spec.restart_at is not None:
+                due = now >= spec.restart_at
+                if due and (message := self._restart(spec, now)) is not None:
+                    return message
                 continue
-            try:
-                spec.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(spec.process.pid, signal.SIGKILL)
-                spec.process.wait()
+            if spec.process is None or not _has_exited(spec.process):
+                continue
+            # Anything the child started (Sanic or uvicorn workers) must not keep its port.
+            _signal_group(spec.process, signal.SIGKILL)
+            spec.process.wait()
+            if (message := self._schedule_restart(spec, now, describe_exit(spec))) is not None:
+                return message
+        return None
+
+    def _schedule_restart(self, spec: ProcessSpec, now: float, reason: str) -> str | None:
+        while spec.failures and now - spec.failures[0] > self.policy.window_seconds:
+            spec.failures.popleft()
+        spec.failures.append(now)
+        if len(spec.failures) > self.policy.limit:
+            return (
+                f"The {spec.name} process failed {len(spec.failures)} times within "
+                f"{self.policy.window_seconds:.0f} s (last: {reason}); giving up and stopping "
+                f"the hotline. Its log: {self.log_dir / (spec.name + '.log')}"
+            )
+        delay = self.policy.delay(len(spec.failures))
+        spec.restart_at = now + delay
+        self.say(
+            f"\nThe {spec.name} process stopped ({reason}); the others keep serving. "
+            f"Restarting it in {delay:.1f} s (restart {len(spec.failures)} of at most "
+            f"{self.policy.limit} within {self.policy.window_seconds:.0f} s)."
+        )
+        self._say_tail(spec)
+        return None
+
+    def _restart(self, spec: ProcessSpec, now: float) -> str | None:
+        try:
+            if spec.port is not None:
+                check_port_free(spec.name, spec.host, spec.port)
+        except PortTaken as exc:
+            spec.restart_at = None
+            return self._schedule_restart(spec, now, str(exc))
+        spec.tail.clear()
+        self._spawn(spec)
+        assert spec.process is not None
+        self.say(f"Restarted {spec.name} (pid {spec.process.pid}).")
+        return None
+
+    def _say_tail(self, spec: ProcessSpec) -> None:
+        lines = [line for line in list(spec.tail)[-15:] if line]
+        if lines:
+            self.say(f"Its last lines (full log: {self.log_dir / (spec.name + '.log')}):")
+            for line in lines:
+                self.say(f"  {line}")
+
+    def supervise(self) -> int:
+        """Watches until a stop is requested (returns 0) or a process keeps failing (1)."""
+        while not self._stopping.is_set():
+            if (message := self.step()) is not None:
+                self.say(f"\n{message}")
+                return 1
+            self._stopping.wait(POLL_SECONDS)
+        return 0
+
+    def run(self, *, ready_timeout: float, on_ready: Callable[[float], str]) -> int:
+        """`hotline run`: start, wait until ready, supervise, always stop; the exit code."""
+        self.install_signal_handlers()
+        started = time.monotonic()
+        try:
+            self.start()
+        except PortTaken as exc:
+            self.say(str(exc))
+            return 1
+        try:
+            failed = self.wait_ready(ready_timeout)
+            if self.stopping:
+                return 0
+            if failed is not None:
+                if failed.process and _has_exited(failed.process):
+                    self.say(f"\nThe {failed.name} process stopped ({describe_exit(failed)}).")
+                    self._say_tail(failed)
+                else:
+                    self.say(f"{failed.name} was not ready after {ready_timeout:.0f} s.")
+                return 1
+            self.say(on_ready(time.monotonic() - started), err=False)
+            return self.supervise()
+        finally:
+            self.say("Stopping the hotline…")
+            self.stop()
+
+    def stop(self, grace_seconds: float = 15.0) -> None:
+        """Stops every child and everything it started: SIGTERM, then SIGKILL after the grace."""
+        self._stopping.set()
+        with self._lock:
+            self._stop_children(grace_seconds)
         for pump in self._pumps:
             pump.join(timeout=5)
 
-    def run_until_stopped(self) -> int:
-        """Blocks until Ctrl-C / SIGTERM (returns 0) or a child dies (returns 1)."""
-        # Installed explicitly: a shell starts background jobs with SIGINT ignored.
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: self._stopping.set())
+    def _stop_children(self, grace_seconds: float) -> None:
+        # Reaped ones (returncode set) had their group killed when they were reaped.
+        running = [s.process for s in self.specs if s.process and s.process.returncode is None]
+        for process in reversed(running):
+            if not _has_exited(process):
+                _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        while time.monotonic() < deadline and not all(_has_exited(p) for p in running):
+            time.sleep(0.05)
+        # Leader gone or not, members of its group (workers) may remain: no survivors.
+        for process in running:
+            _signal_group(process, signal.SIGKILL)
+            process.wait()
+
+
+def describe_exit(spec: ProcessSpec) -> str:
+    code = exit_status(spec.process) if spec.process else None
+    if code is None:
+        return "exit code ?"
+    if code < 0:
         try:
-            while not self._stopping.is_set():
-                if (dead := self.dead()) is not None:
-                    report_death(dead)
-                    return 1
-                time.sleep(0.5)
-            return 0
-        except KeyboardInterrupt:
-            return 0
-        finally:
-            print("Stopping the hotline…", flush=True)
-            self.stop()
-
-
-def report_death(spec: ProcessSpec) -> None:
-    code = spec.process.returncode if spec.process else "?"
-    print(
-        f"\nThe {spec.name} process stopped (exit code {code}); stopping the others.",
-        file=sys.stderr,
-    )
-    print(f"Its last lines (full log: var/log/{spec.name}.log):", file=sys.stderr)
-    for line in list(spec.tail)[-15:]:
-        print(f"  {line}", file=sys.stderr)
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.audit.service import record_audit
 from bot.consents.models import Consent
-from bot.privacy.service import register_describer
-from bot.residents.models import Resident
 from bot.residents.service import get_or_create_resident
 
 PURPOSES = ("health_declaration", "aid_request")
+# What the texts promise; PRIVACY_RETENTION_MONTHS (the purge) defaults to it.
+RETENTION_MONTHS = 12
 
 # Shown before any personal or health data is asked (Law 91/2025/QH15: explicit consent).
 CONSENT_TEXTS = {
@@ -39,10 +39,25 @@ def consent_version(purpose: str) -> str:
 
 def record_consent(
     *, session: Session, conversation_id: str, purpose: str, granted: bool
-) -> Consent:
-    """Records a resident's agreement or refusal, with the version of the text they saw."""
+) -> Consent | None:
+    """Records a resident's agreement, with the version of the text they saw.
+
+    A refusal keeps nothing about the resident (no consent row, no resident row): nothing was
+    collected, so there is nothing to prove. Only an anonymous count goes to the audit trail.
+    """
     if purpose not in CONSENT_TEXTS:
         raise ValueError(f"unknown consent purpose: {purpose}")
+    if not granted:
+        record_audit(
+            session=session,
+            actor="resident",
+            action="consent.refused",
+            entity="consent",
+            entity_id=None,
+            detail={"purpose": purpose, "text_version": consent_version(purpose)},
+        )
+        session.flush()
+        return None
     resident = get_or_create_resident(session=session, conversation_id=conversation_id)
     consent = Consent(
         resident_id=resident.id,
@@ -55,13 +70,11 @@ def record_consent(
     return consent
 
 
-@register_describer
-def _describe_consents(session: Session, resident: Resident) -> list[str]:
-    answers = session.scalars(select(Consent).where(Consent.resident_id == resident.id)).all()
-    if not answers:
-        return []
-    agreed = sum(1 for a in answers if a.granted)
-    return [
-        f"{len(answers)} câu trả lời về việc đồng ý cung cấp thông tin ({agreed} đồng ý, "
-        f"{len(answers) - agreed} không đồng ý), kèm thời điểm và phiên bản nội dung đã xem."
-    ]
+def refusal_reply() -> str:
+    """What a resident who refused is told: exactly what is and is not kept."""
+    return (
+        "Dạ, tôi tôn trọng lựa chọn của bạn: tôi không hỏi thêm và không lưu câu trả lời nào "
+        "cho việc này. Như mọi cuộc trò chuyện, tin nhắn của bạn được giữ tối đa "
+        f'{RETENTION_MONTHS} tháng; nhắn "xem thông tin của tôi" để xem hoặc "xóa thông tin '
+        'của tôi" để xóa ngay. Khi cần hỗ trợ, bạn cứ nhắn lại cho tôi.'
+    )

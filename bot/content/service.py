@@ -71,21 +71,157 @@ def _content(name: str, content_dir: Path | None = None) -> dict[str, Any]:
     return _files.load((content_dir or get_settings().content_dir) / name)  # type: ignore[no-any-return]
 
 
-def fact(path: str, *, content_dir: Path | None = None) -> str:
-    """Returns one fact by dotted path, e.g. `hotlines.emergency.number`."""
-    value: Any = _content("facts.yml", content_dir)
+# Every fact the code itself puts in a reply (not through a template). A test checks that the
+# code asks for no other, so `hotline content check` and the production start see them all.
+FACTS_USED_BY_CODE = (
+    "hotlines.emergency.number",
+    "hotlines.local.number",
+    "support.office_hours",
+    "support.typical_response_time",
+)
+# Keys of facts.yml that describe the file or a group, not facts.
+_RESERVED = ("verified", "fallback", "last_reviewed")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One value of facts.yml, whether it is verified, and what residents see while it is not."""
+
+    path: str
+    value: str
+    verified: bool
+    fallback: str | None  # None or "": no fallback, a template line using it is left out
+
+    @property
+    def shown(self) -> str | None:
+        """What a resident may be shown: the verified value, else the fallback, else None."""
+        return self.value if self.verified else (self.fallback or None)
+
+
+def _lookup(path: str, content_dir: Path | None) -> Fact:
+    node: Any = _content("facts.yml", content_dir)
+    parent: dict[str, Any] = node
+    verified = False  # the top level may say otherwise; each group's marker covers its values
     for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
+        if not isinstance(node, dict) or part in _RESERVED or part not in node:
             raise ContentError(f"unknown fact: {path}")
-        value = value[part]
-    if not isinstance(value, str | int | float):
+        marker = node.get("verified")
+        if isinstance(marker, bool):
+            verified = marker
+        elif isinstance(marker, list):
+            verified = part in marker or verified
+        parent, node = node, node[part]
+    if isinstance(node, bool) or not isinstance(node, str | int | float):
         raise ContentError(f"fact {path} is not a single value")
-    return str(value)
+    fallbacks = parent.get("fallback")
+    fallback = fallbacks.get(path.rsplit(".", 1)[-1]) if isinstance(fallbacks, dict) else None
+    return Fact(path, str(node), verified, None if fallback is None else str(fallback))
+
+
+def _shown(path: str, content_dir: Path | None, seen: tuple[str, ...] = ()) -> str | None:
+    """The text a resident may see for a fact (a fallback may use other facts), or None."""
+    if path in seen:
+        raise ContentError(f"fallback of {path} refers back to itself")
+    shown = _lookup(path, content_dir).shown
+    if shown is None:
+        return None
+    parts = []
+    for text, name in _split(shown):
+        if name is None:
+            parts.append(text)
+            continue
+        value = _shown(name, content_dir, (*seen, path))
+        if value is None:
+            return None
+        parts.append(value)
+    return "".join(parts)
+
+
+def _split(template: str) -> list[tuple[str, str | None]]:
+    """A template as (literal text, None) and (placeholder, fact path) pieces."""
+    pieces: list[tuple[str, str | None]] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        pieces.append((template[position : match.start()], None))
+        pieces.append((match.group(0), match.group(1)))
+        position = match.end()
+    pieces.append((template[position:], None))
+    return pieces
+
+
+def fact(path: str, *, content_dir: Path | None = None) -> str:
+    """Returns what residents may be told for one fact, e.g. `hotlines.emergency.number`.
+
+    An example value is never returned: its fallback is, and without one it is an error.
+    """
+    shown = _shown(path, content_dir)
+    if shown is None:
+        raise ContentError(f"fact {path} is still an example and has no fallback")
+    return shown
 
 
 def render(template: str, *, content_dir: Path | None = None) -> str:
-    """Replaces every `{dotted.fact}` in a template with its value from facts.yml."""
-    return _PLACEHOLDER.sub(lambda m: fact(m.group(1), content_dir=content_dir), template).strip()
+    """Fills every `{dotted.fact}` of a template; a line using an example without a fallback
+    is left out, so an example value never reaches a resident."""
+    lines = []
+    for line in template.splitlines():
+        parts = []
+        for text, name in _split(line):
+            value = text if name is None else _shown(name, content_dir)
+            if value is None:
+                break
+            parts.append(value)
+        else:
+            lines.append("".join(parts))
+    return "\n".join(lines).strip()
+
+
+def _leaf_paths(node: dict[str, Any], prefix: str = "") -> list[str]:
+    paths = []
+    for key, value in node.items():
+        if key in _RESERVED:
+            continue
+        if isinstance(value, dict):
+            paths += _leaf_paths(value, f"{prefix}{key}.")
+        else:
+            paths.append(f"{prefix}{key}")
+    return paths
+
+
+def _templates(content_dir: Path | None) -> list[tuple[str, str]]:
+    """(where, template) of every FAQ answer and rumour rebuttal."""
+    topics = _content("faq.yml", content_dir).get("topics") or {}
+    rumors = _content("rumors.yml", content_dir).get("rumors") or []
+    return [(f"faq.yml {name}", str(entry.get("text", ""))) for name, entry in topics.items()] + [
+        (f"rumors.yml {rumor.get('id', i)}", str(rumor.get("text", "")))
+        for i, rumor in enumerate(rumors)
+    ]
+
+
+def example_content_in_use(*, content_dir: Path | None = None) -> list[str]:
+    """Lists the example (unverified) content that replies use: facts and whole files."""
+    used: dict[str, set[str]] = {path: {"code"} for path in FACTS_USED_BY_CODE}
+    for where, template in _templates(content_dir):
+        for _, name in _split(template):
+            if name is not None:
+                used.setdefault(name, set()).add(where)
+    found = [
+        f"facts.yml {path} = {fact_.value!r} (used by {', '.join(sorted(used[path]))})"
+        for path in sorted(used)
+        if not (fact_ := _lookup(path, content_dir)).verified
+    ]
+    for name in ("faq.yml", "rumors.yml"):
+        if _content(name, content_dir).get("verified") is not True:
+            found.append(f"{name} (the whole file is marked verified: false)")
+    return found
+
+
+def example_facts(*, content_dir: Path | None = None) -> list[Fact]:
+    """Every fact of facts.yml still marked as an example."""
+    facts = _content("facts.yml", content_dir)
+    return [
+        found for path in _leaf_paths(facts) if not (found := _lookup(path, content_dir)).verified
+    ]
 
 
 def faq_answer(topic: str, *, content_dir: Path | None = None) -> Answer:
@@ -120,6 +256,8 @@ def check_content(*, content_dir: Path | None = None) -> list[str]:
             faq_answer(topic, content_dir=content_dir)
         for rumor in _content("rumors.yml", content_dir).get("rumors") or []:
             render(rumor.get("text", ""), content_dir=content_dir)
+        for path in FACTS_USED_BY_CODE:
+            fact(path, content_dir=content_dir)
     except (ContentError, KeyError, TypeError, yaml.YAMLError) as exc:
         problems.append(str(exc))
     return problems

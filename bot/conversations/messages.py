@@ -69,6 +69,9 @@ class OutboundReply:
 
     text: str
     buttons: list[ReplyButton] = field(default_factory=list)
+    # A request of the dialogue to the web app, not shown to the resident (e.g. "erase" after
+    # the resident confirmed "xóa thông tin của tôi"); the pipeline carries it out.
+    command: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -6,17 +6,23 @@ worker, so the channels differ only in how messages arrive and leave.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.content.service import ContentError, fact
 from bot.conversations.messages import InboundMessage, Location, OutboundReply, ReplyButton
 from bot.conversations.rasa_client import RasaClient, RasaUnavailable
+from bot.handoff.emergency import answer_emergency, emergency_number
 from bot.places.nearest import nearest_ward
+from bot.privacy.runtime import ERASE_COMMAND, erase_conversation
+from bot.privacy.service import erasure_failed_reply, erasure_reply
 from bot.residents.service import check_conversation_id
+from bot.safety import detect_emergency
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -25,13 +31,6 @@ DEDUPE_TTL_SECONDS = 24 * 3600
 # Button payload of "that is not my ward" after a shared location; answered here, not by Rasa.
 LOCATION_WRONG_PAYLOAD = "/location_wrong"
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _emergency_number() -> str:
-    try:
-        return fact("hotlines.emergency.number")
-    except ContentError:
-        return "115"
 
 
 def empty_message_reply() -> OutboundReply:
@@ -56,7 +55,7 @@ def text_only_reply() -> OutboundReply:
 def unavailable_reply() -> OutboundReply:
     return OutboundReply(
         "Xin lỗi, hệ thống đang bận nên chưa trả lời được. Bạn vui lòng nhắn lại sau ít phút. "
-        f"Nếu nguy hiểm đến tính mạng, hãy gọi ngay {_emergency_number()}."
+        f"Nếu nguy hiểm đến tính mạng, hãy gọi ngay {emergency_number()}."
     )
 
 
@@ -103,22 +102,71 @@ class ConversationPipeline:
         dedupe_key = None
         if message.platform_message_id:
             dedupe_key = f"turn:{message.conversation_id}:{message.platform_message_id}"
-            if not await self._redis.set(dedupe_key, "", nx=True, ex=DEDUPE_TTL_SECONDS):
-                earlier = await self._redis.get(dedupe_key)
+            earlier = await self._claim_turn(dedupe_key)
+            if earlier is not None:
                 logger.info("duplicate message on %s", message.channel)
-                return [OutboundReply.from_dict(r) for r in json.loads(earlier or "[]")]
+                return earlier
         try:
-            replies = await self._replies(message)
+            replies = await self._run_commands(
+                message.conversation_id, await self._replies(message)
+            )
         except RasaUnavailable as exc:
             logger.warning("rasa unavailable: %s", exc)
             if dedupe_key:  # let the resident's retry go through
                 await self._redis.delete(dedupe_key)
             return [unavailable_reply()]
+        except BaseException:
+            # Any other failure, or the worker stopping mid-turn (CancelledError): the turn
+            # has no replies yet, so the retried job must run it rather than find the mark.
+            if dedupe_key:
+                await asyncio.shield(self._redis.delete(dedupe_key))
+            raise
         if dedupe_key:
             await self._redis.set(
                 dedupe_key, json.dumps([r.as_dict() for r in replies]), ex=DEDUPE_TTL_SECONDS
             )
         return replies
+
+    async def _run_commands(
+        self, conversation_id: str, replies: list[OutboundReply]
+    ) -> list[OutboundReply]:
+        """Carries out what the dialogue asked for after its turn (erasure needs the turn
+        finished: Rasa saves its tracker at the end) and says what was done."""
+        done = []
+        for reply in replies:
+            if reply.command != ERASE_COMMAND:
+                if reply.command is None:
+                    done.append(reply)
+                continue
+            try:
+                erasure = await erase_conversation(
+                    settings=self._settings,
+                    redis=self._redis,
+                    tracker_store=self._rasa,
+                    conversation_id=conversation_id,
+                    actor="resident",
+                )
+            except (SQLAlchemyError, RedisError) as exc:
+                logger.error("erasure failed: %s", type(exc).__name__)
+                done.append(OutboundReply(erasure_failed_reply()))
+            else:
+                done.append(OutboundReply(erasure_reply(erasure)))
+        return done
+
+    async def _claim_turn(self, dedupe_key: str) -> list[OutboundReply] | None:
+        """Marks a turn as under way; returns the replies of an earlier run of it instead.
+
+        The mark ("") expires after the longest a turn can take, so a process killed mid-turn
+        (which cannot remove it) does not hide the turn from the job's retry for a day.
+        """
+        in_progress_ttl = int(self._settings.rasa_timeout_seconds) + 30
+        while not await self._redis.set(dedupe_key, "", nx=True, ex=in_progress_ttl):
+            earlier = await self._redis.get(dedupe_key)
+            if earlier:  # finished: the same replies again
+                return [OutboundReply.from_dict(r) for r in json.loads(earlier)]
+            if earlier is not None:  # under way elsewhere: wait for its replies
+                await asyncio.sleep(0.2)
+        return None
 
     async def _replies(self, message: InboundMessage) -> list[OutboundReply]:
         text = _CONTROL_CHARS.sub("", message.contact_phone or message.text or "").strip()
@@ -130,6 +178,14 @@ class ConversationPipeline:
             return [text_only_reply() if message.attachments else empty_message_reply()]
         if len(text) > self._settings.max_message_chars:
             return [too_long_reply(self._settings.max_message_chars)]
+        # Emergencies never depend on the classifier: rules first, 115 first, also mid-form.
+        if (category := detect_emergency(text).category) is not None:
+            return await answer_emergency(
+                settings=self._settings,
+                conversation_id=message.conversation_id,
+                category=category,
+                active_form=await self._rasa.active_form(message.conversation_id),
+            )
         return await self._rasa.send(
             conversation_id=message.conversation_id, text=text, metadata=message.metadata
         )

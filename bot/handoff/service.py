@@ -6,8 +6,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.handoff.models import HandoffReason, HandoffRequest, HandoffStatus
-from bot.privacy.service import register_describer
-from bot.residents.models import Resident
 from bot.residents.service import get_or_create_resident
 
 # An emergency outranks any other reason on the same open hand-off.
@@ -42,13 +40,3 @@ def open_handoffs(*, session: Session) -> list[HandoffRequest]:
         .order_by(HandoffRequest.created_at)
     ).all()
     return sorted(rows, key=lambda h: -_RANK[HandoffReason(h.reason)])
-
-
-@register_describer
-def _describe_handoffs(session: Session, resident: Resident) -> list[str]:
-    count = len(
-        session.scalars(
-            select(HandoffRequest.id).where(HandoffRequest.resident_id == resident.id)
-        ).all()
-    )
-    return [f"{count} lần đề nghị gặp nhân viên tổng đài."] if count else []

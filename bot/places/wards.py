@@ -390,15 +390,22 @@ _index: WardIndex | None = None
 _lock = threading.Lock()
 
 
+def admin_units_data_dir() -> Path:
+    """The folder of the `vietnamadminunits` data files this module reads (`dataset.db`,
+    `converter_2025.json`); their format is checked by tests/requests/test_admin_units_data.py
+    against the exact version pinned in pyproject.toml."""
+    import vietnamadminunits
+
+    return Path(vietnamadminunits.__file__).parent / "data"
+
+
 def ward_index() -> WardIndex:
     """Returns the index, built on first use (about a second) and shared by the process."""
     global _index
     if _index is None:
         with _lock:
             if _index is None:
-                import vietnamadminunits
-
-                _index = WardIndex(Path(vietnamadminunits.__file__).parent / "data")
+                _index = WardIndex(admin_units_data_dir())
     return _index
 
 

@@ -37,7 +37,7 @@ class HealthDeclaration(Timestamped, Base):
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id", ondelete="SET NULL"))
     full_name: Mapped[str] = mapped_column(String(120))
     birth_year: Mapped[int] = mapped_column(Integer)
-    phone: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str] = mapped_column(String(16))  # E.164, "+84912345678"
     ward_code: Mapped[str] = mapped_column(String(8), index=True)
     province_code: Mapped[str] = mapped_column(String(8))
     symptoms: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -65,8 +65,10 @@ class AidRequest(Timestamped, Base):
     ward_code: Mapped[str] = mapped_column(String(8), index=True)
     province_code: Mapped[str] = mapped_column(String(8), index=True)
     address_detail: Mapped[str] = mapped_column(String(300))
-    phone: Mapped[str] = mapped_column(String(16))
-    priority: Mapped[int] = mapped_column(Integer, index=True)  # 1 = most urgent … 4
+    phone: Mapped[str] = mapped_column(String(16))  # E.164, "+84912345678"
+    # The level (1 = most urgent … 4) is derived from the score (bot/requests/priority.py).
+    priority: Mapped[int] = mapped_column(Integer, index=True)
+    priority_score: Mapped[int] = mapped_column(Integer, index=True, default=0, server_default="0")
     priority_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default=RequestStatus.NEW, index=True)
     team_id: Mapped[int | None] = mapped_column(

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.audit.service import record_audit
+from bot.consents.models import Consent
 from bot.db.base import Base, utcnow
-from bot.outbox.service import enqueue_team_notification
 from bot.places.wards import get_ward
-from bot.privacy.service import register_describer
 from bot.requests.codes import format_ref, new_ref_code
 from bot.requests.models import (
     OPEN_STATUSES,
@@ -29,8 +28,15 @@ from bot.requests.models import (
     RequestStatus,
     RequestStatusChange,
 )
-from bot.requests.priority import assess_priority
-from bot.requests.validation import NEED_TYPES, VULNERABLE_LABELS
+from bot.requests.notifications import enqueue_team_notification
+from bot.requests.priority import Priority, assess_priority
+from bot.requests.validation import (
+    MAX_HOUSEHOLD,
+    NEED_TYPES,
+    VULNERABLE_LABELS,
+    normalize_phone,
+    parse_days_without_food,
+)
 from bot.residents.models import Resident
 from bot.residents.service import get_or_create_resident
 from bot.teams.service import route_ward
@@ -38,6 +44,14 @@ from bot.teams.service import route_ward
 logger = logging.getLogger(__name__)
 
 MAX_CODE_ATTEMPTS = 5
+# The one order of every list of aid requests (CLI, team views): highest score first, then the
+# larger household, then the oldest.
+PRIORITY_ORDER = (
+    AidRequest.priority_score.desc(),
+    AidRequest.household_size.desc(),
+    AidRequest.created_at,
+    AidRequest.id,
+)
 # Who may move a request where: anything open can be closed, nothing closed reopens by itself.
 TRANSITIONS: dict[RequestStatus, set[RequestStatus]] = {
     RequestStatus.NEW: {
@@ -74,7 +88,12 @@ STATUS_LABELS = {
 
 
 class InvalidRequest(ValueError):
-    """The data of a request breaks a rule (unknown ward, need, size out of range …)."""
+    """The data of a request breaks a rule (unknown ward, need, size out of range …); `field`
+    names the answer to ask again."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
 
 
 class StatusChangeNotAllowed(ValueError):
@@ -91,6 +110,25 @@ class AidRequestIn:
     address_detail: str
     phone: str
     days_without_food: int | None = None
+
+
+@dataclass(frozen=True)
+class AidRequestUpdate:
+    """What a resident says has changed in an open request; None (or empty) is unchanged.
+    Needs and vulnerable members are added to those already given; a description is added
+    under the earlier one."""
+
+    needs: list[str] | None = None
+    description: str | None = None
+    household_size: int | None = None
+    vulnerable: list[str] | None = None
+    days_without_food: int | None = None
+    address_detail: str | None = None
+    phone: str | None = None
+
+    def changed_fields(self) -> list[str]:
+        """The names of the fields this update changes."""
+        return [name for name, value in vars(self).items() if value not in (None, [], "")]
 
 
 @dataclass(frozen=True)
@@ -129,12 +167,19 @@ def _add_with_code(session: Session, make: Callable[[str], _M]) -> _M:
     """Adds a row with a fresh reference code, drawing again on the (rare) collision that the
     unique constraint reports; the savepoint keeps the rest of the transaction intact."""
     for _ in range(MAX_CODE_ATTEMPTS):
-        row = make(new_ref_code())
+        code = new_ref_code()
+        row = make(code)
         try:
             with session.begin_nested():
                 session.add(row)
             return row
         except IntegrityError:
+            # Only a code already taken is worth another draw; any other broken constraint
+            # would fail the same way five times and then pass for an outage.
+            ref_column: Any = type(row).ref_code  # type: ignore[attr-defined]
+            taken = session.scalar(select(func.count()).where(ref_column == code))
+            if not taken:
+                raise
             logger.warning("reference code collision, drawing another")
     raise RuntimeError("could not draw a unique reference code")
 
@@ -150,15 +195,50 @@ def _lock_resident(session: Session, conversation_id: str) -> Resident:
     return resident
 
 
-def _check_aid(data: AidRequestIn) -> None:
+def _check_consent(session: Session, resident: Resident, consent_id: int | None) -> None:
+    """The consent a request refers to must be this resident's agreement; it can be gone if
+    the resident erased their data while the form was open."""
+    if consent_id is None:
+        return
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.resident_id != resident.id or not consent.granted:
+        raise InvalidRequest("consent")
+
+
+def _check_phone(phone: str) -> str:
+    stored = normalize_phone(phone)
+    if stored is None:
+        raise InvalidRequest("phone")
+    return stored
+
+
+def _check_aid(data: AidRequestIn) -> AidRequestIn:
+    """Returns the request as it is stored (phone in E.164, days without food read from the
+    description when not given), or raises InvalidRequest naming the first wrong answer."""
     if not data.needs or any(n not in NEED_TYPES for n in data.needs):
         raise InvalidRequest("needs")
-    if not 1 <= data.household_size <= 50:
+    if not 1 <= data.household_size <= MAX_HOUSEHOLD:
         raise InvalidRequest("household_size")
     if any(v not in VULNERABLE_LABELS for v in data.vulnerable):
         raise InvalidRequest("vulnerable")
     if get_ward(data.ward_code) is None:
         raise InvalidRequest("ward_code")
+    if not data.address_detail.strip():
+        raise InvalidRequest("address_detail")
+    days = data.days_without_food
+    if days is None:
+        days = parse_days_without_food(data.description)
+    return replace(data, phone=_check_phone(data.phone), days_without_food=days)
+
+
+def _priority_of(request: AidRequest) -> Priority:
+    return assess_priority(
+        needs=request.needs,
+        vulnerable=request.vulnerable,
+        household_size=request.household_size,
+        days_without_food=request.days_without_food,
+        description=request.description,
+    )
 
 
 def submit_aid_request(
@@ -166,17 +246,11 @@ def submit_aid_request(
 ) -> SavedAid:
     """Opens a hardship request and routes it to the ward's team; a second request for the same
     need while one is open updates that one instead. Flushes; the caller commits."""
-    _check_aid(data)
+    data = _check_aid(data)
     ward = get_ward(data.ward_code)
     assert ward is not None
     resident = _lock_resident(session, conversation_id)
-    priority = assess_priority(
-        needs=data.needs,
-        vulnerable=data.vulnerable,
-        household_size=data.household_size,
-        days_without_food=data.days_without_food,
-        description=data.description,
-    )
+    _check_consent(session, resident, consent_id)
     open_same_need = session.scalars(
         select(AidRequest)
         .where(AidRequest.resident_id == resident.id, AidRequest.status.in_(OPEN_STATUSES))
@@ -184,14 +258,12 @@ def submit_aid_request(
     ).all()
     existing = next((r for r in open_same_need if set(r.needs) & set(data.needs)), None)
     if existing is not None:
-        return SavedAid(
-            request=_update_open_request(session, existing, data, priority), created=False
-        )
+        return SavedAid(request=_update_open_request(session, existing, data), created=False)
 
     routing = route_ward(session=session, ward_code=data.ward_code)
 
     def make(code: str) -> AidRequest:
-        return AidRequest(
+        request = AidRequest(
             ref_code=code,
             resident_id=resident.id,
             consent_id=consent_id,
@@ -204,12 +276,12 @@ def submit_aid_request(
             province_code=ward.province_code,
             address_detail=data.address_detail,
             phone=data.phone,
-            priority=priority.level,
-            priority_reasons=priority.reasons,
             status=RequestStatus.ASSIGNED,
             team_id=routing.team.id,
             routing_note=routing.note,
         )
+        _apply_priority(request)
+        return request
 
     request = _add_with_code(session, make)
     session.add_all(
@@ -240,7 +312,8 @@ def submit_aid_request(
             "ref": request.ref_code,
             "ward": data.ward_code,
             "team": routing.team.slug,
-            "priority": priority.level,
+            "priority": request.priority,
+            "score": request.priority_score,
         },
     )
     enqueue_team_notification(session=session, request=request, team=routing.team, event="created")
@@ -248,23 +321,48 @@ def submit_aid_request(
     return SavedAid(request=request, created=True)
 
 
-def _update_open_request(
-    session: Session, request: AidRequest, data: AidRequestIn, priority: object
-) -> AidRequest:
-    from bot.requests.priority import Priority
+def _update_open_request(session: Session, request: AidRequest, data: AidRequestIn) -> AidRequest:
+    changes = AidRequestUpdate(
+        needs=data.needs,
+        description=data.description,
+        household_size=data.household_size,
+        vulnerable=data.vulnerable,
+        days_without_food=data.days_without_food,
+        address_detail=data.address_detail,
+        phone=data.phone,
+    )
+    return _apply_update(
+        session, request, changes, "Người dân gửi lại cùng nhu cầu: cập nhật yêu cầu đang mở"
+    )
 
-    assert isinstance(priority, Priority)
-    request.needs = [n for n in NEED_TYPES if n in set(request.needs) | set(data.needs)]
-    if data.description and data.description not in request.description:
-        request.description = f"{request.description}\n— {data.description}"[:2000]
-    request.household_size = data.household_size
-    request.vulnerable = sorted(set(request.vulnerable) | set(data.vulnerable))
-    request.days_without_food = data.days_without_food or request.days_without_food
-    request.address_detail = data.address_detail
-    request.phone = data.phone
-    if priority.level < request.priority:
-        request.priority = priority.level
-        request.priority_reasons = priority.reasons
+
+def _apply_priority(request: AidRequest) -> None:
+    priority = _priority_of(request)
+    request.priority = priority.level
+    request.priority_score = priority.score
+    request.priority_reasons = priority.reasons
+
+
+def _apply_update(
+    session: Session, request: AidRequest, changes: AidRequestUpdate, reason: str
+) -> AidRequest:
+    """Merges what changed into an open request, scores it again, records the update and
+    tells the team."""
+    if changes.needs:
+        request.needs = [n for n in NEED_TYPES if n in set(request.needs) | set(changes.needs)]
+    if changes.description and changes.description not in request.description:
+        request.description = f"{request.description}\n— {changes.description}"[:2000]
+    if changes.household_size is not None:
+        request.household_size = changes.household_size
+    if changes.vulnerable:
+        request.vulnerable = sorted(set(request.vulnerable) | set(changes.vulnerable))
+    if changes.days_without_food is not None:
+        request.days_without_food = changes.days_without_food
+    if changes.address_detail:
+        request.address_detail = changes.address_detail
+    if changes.phone:
+        request.phone = changes.phone
+    _apply_priority(request)
     request.updated_at = utcnow()
     updates = len([h for h in request.history if h.extra.get("update")]) + 1
     request.history.append(
@@ -272,8 +370,8 @@ def _update_open_request(
             from_status=request.status,
             to_status=request.status,
             actor="resident",
-            reason="Người dân gửi lại cùng nhu cầu: cập nhật yêu cầu đang mở",
-            extra={"update": updates},
+            reason=reason,
+            extra={"update": updates, "fields": changes.changed_fields()},
         )
     )
     record_audit(
@@ -282,7 +380,7 @@ def _update_open_request(
         action="aid_request.updated",
         entity="aid_request",
         entity_id=request.id,
-        detail={"ref": request.ref_code, "update": updates},
+        detail={"ref": request.ref_code, "update": updates, "fields": changes.changed_fields()},
     )
     if request.team is not None:
         enqueue_team_notification(
@@ -290,6 +388,54 @@ def _update_open_request(
         )
     session.flush()
     return request
+
+
+def _check_update(changes: AidRequestUpdate) -> AidRequestUpdate:
+    if changes.needs is not None and any(n not in NEED_TYPES for n in changes.needs):
+        raise InvalidRequest("needs")
+    if changes.household_size is not None and not 1 <= changes.household_size <= MAX_HOUSEHOLD:
+        raise InvalidRequest("household_size")
+    if changes.vulnerable is not None and any(
+        v not in VULNERABLE_LABELS for v in changes.vulnerable
+    ):
+        raise InvalidRequest("vulnerable")
+    if not changes.changed_fields():
+        raise InvalidRequest("changes")
+    days = changes.days_without_food
+    if days is None and changes.description:
+        days = parse_days_without_food(changes.description)
+    phone = _check_phone(changes.phone) if changes.phone else None
+    return replace(changes, phone=phone, days_without_food=days)
+
+
+def find_open_aid_request(*, session: Session, conversation_id: str) -> AidRequest | None:
+    """Returns this resident's latest open aid request, if there is one."""
+    resident_ids = select(Resident.id).where(Resident.conversation_id == conversation_id)
+    return session.scalar(
+        select(AidRequest)
+        .where(AidRequest.resident_id.in_(resident_ids), AidRequest.status.in_(OPEN_STATUSES))
+        .order_by(AidRequest.id.desc())
+        .limit(1)
+    )
+
+
+def update_open_aid_request(
+    *, session: Session, conversation_id: str, ref_code: str, changes: AidRequestUpdate
+) -> AidRequest:
+    """Applies what a resident says has changed to their open request (never another
+    resident's, never a closed one). Flushes; the caller commits."""
+    changes = _check_update(changes)
+    resident = _lock_resident(session, conversation_id)
+    request = session.scalar(
+        select(AidRequest).where(
+            AidRequest.ref_code == ref_code,
+            AidRequest.resident_id == resident.id,
+            AidRequest.status.in_(OPEN_STATUSES),
+        )
+    )
+    if request is None:
+        raise LookupError(ref_code)
+    return _apply_update(session, request, changes, "Người dân cập nhật yêu cầu đang mở")
 
 
 def submit_health_declaration(
@@ -303,7 +449,9 @@ def submit_health_declaration(
     ward = get_ward(data.ward_code)
     if ward is None:
         raise InvalidRequest("ward_code")
+    data = replace(data, phone=_check_phone(data.phone))
     resident = get_or_create_resident(session=session, conversation_id=conversation_id)
+    _check_consent(session, resident, consent_id)
 
     def make(code: str) -> HealthDeclaration:
         return HealthDeclaration(
@@ -429,7 +577,8 @@ def list_aid_requests(
     team_slug: str | None = None,
     limit: int = 200,
 ) -> list[AidRequest]:
-    """Lists aid requests, most urgent first, then oldest first."""
+    """Lists aid requests by priority score (highest first), then the larger household, then
+    the oldest."""
     from bot.teams.models import Team
 
     query = select(AidRequest)
@@ -439,29 +588,4 @@ def list_aid_requests(
         query = query.where(AidRequest.status == status)
     if team_slug:
         query = query.join(Team, Team.id == AidRequest.team_id).where(Team.slug == team_slug)
-    return list(
-        session.scalars(
-            query.order_by(AidRequest.priority, AidRequest.created_at, AidRequest.id).limit(limit)
-        )
-    )
-
-
-@register_describer
-def _describe_requests(session: Session, resident: Resident) -> list[str]:
-    lines = []
-    aids = session.scalars(select(AidRequest).where(AidRequest.resident_id == resident.id)).all()
-    if aids:
-        lines.append(
-            f"{len(aids)} đề nghị hỗ trợ (nhu cầu, hoàn cảnh, địa chỉ, số điện thoại): "
-            + ", ".join(format_ref(a.ref_code) for a in aids)
-            + "."
-        )
-    declarations = session.scalars(
-        select(HealthDeclaration).where(HealthDeclaration.resident_id == resident.id)
-    ).all()
-    if declarations:
-        lines.append(
-            f"{len(declarations)} tờ khai y tế (họ tên, năm sinh, số điện thoại, nơi ở, "
-            "tình trạng sức khỏe): " + ", ".join(format_ref(d.ref_code) for d in declarations) + "."
-        )
-    return lines
+    return list(session.scalars(query.order_by(*PRIORITY_ORDER).limit(limit)))

@@ -22,15 +22,22 @@ from actions.form_steps import (
     ActionCancelForm,
     ActionFinishForm,
 )
-from actions.forms import FORM_SLOTS, ValidateAidRequestForm, ValidateHealthDeclarationForm
+from actions.forms import (
+    FORM_SLOTS,
+    MAX_SAVE_ATTEMPTS,
+    ValidateAidRequestForm,
+    ValidateHealthDeclarationForm,
+)
 from actions.requests_status import ActionCheckRequestStatus
 from bot.audit.models import AuditEvent
 from bot.consents.models import Consent
+from bot.consents.service import refusal_reply
 from bot.db import session as db_session
-from bot.outbox.models import OutboxMessage
+from bot.outbound.models import OutboundMessage
 from bot.requests.codes import format_ref
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.requests.service import submit_aid_request
+from bot.residents.models import Resident
 from tests.requests.factories import BEN_THANH, aid_in, conversation_id, make_team
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,12 +128,12 @@ async def test_consent_refused_ends_the_form_and_keeps_nothing(session: Session)
         candidates={"consent": False},
     )
     events, _ = await run_validation(ValidateHealthDeclarationForm(), tracker)
-    consent = session.scalar(select(Consent).order_by(Consent.id.desc()))
-    assert consent is not None and consent.granted is False
-    assert consent.purpose == "health_declaration"
+    # Nothing about the resident is kept (item 7): no consent row, no resident row.
+    assert session.scalar(select(Consent)) is None
+    assert session.scalar(select(Resident)) is None
     assert events == [
         SlotSet("consent", False),
-        SlotSet("consent_id", consent.id),
+        SlotSet("consent_id", None),
         SlotSet("requested_slot", None),
     ]
     dispatcher = CollectingDispatcher()
@@ -135,7 +142,7 @@ async def test_consent_refused_ends_the_form_and_keeps_nothing(session: Session)
         make_tracker(form=HEALTH, requested=None, text="", slots={"consent": False}),
         DOMAIN,
     )
-    assert "không lưu thông tin nào" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["text"] == refusal_reply()
     assert finish == [SlotSet(name, None) for name in FORM_SLOTS]
 
 
@@ -162,7 +169,7 @@ async def test_valid_phone_is_normalised(session: Session) -> None:
         candidates={"phone": "số e là +84 91 234 5678 nha"},
     )
     events, messages = await run_validation(ValidateAidRequestForm(), tracker)
-    assert events == [SlotSet("phone", "0912345678")]
+    assert events == [SlotSet("phone", "+84912345678")]
     assert messages == []
 
 
@@ -252,7 +259,8 @@ async def test_summary_then_confirmation_saves_and_gives_the_code(session: Sessi
         DOMAIN,
     )
     summary = dispatcher.messages[0]["text"]
-    assert "Phường Bến Thành" in summary and "0912345678" in summary and "người cao tuổi" in summary
+    assert "Phường Bến Thành" in summary and "0912 345 678" in summary
+    assert "người cao tuổi" in summary
     tracker = make_tracker(
         form=AID,
         requested="confirmed",
@@ -264,13 +272,15 @@ async def test_summary_then_confirmation_saves_and_gives_the_code(session: Sessi
     )
     events, messages = await run_validation(ValidateAidRequestForm(), tracker)
     request = session.scalar(select(AidRequest).order_by(AidRequest.id.desc()))
-    assert request is not None and request.phone == "0912345678"
+    assert request is not None and request.phone == "+84912345678"
+    # The service reads the days without food from the description, not the action.
     assert request.days_without_food == 2 and request.priority == 1
     assert events == [
         SlotSet("confirmed", True),
         SlotSet("saved_ref", request.ref_code),
         SlotSet("saved_team", "Tổ a-ben-thanh"),
         SlotSet("save_failed", None),
+        SlotSet("save_attempts", None),
     ]
     dispatcher = CollectingDispatcher()
     finish = await ActionFinishForm().run(
@@ -320,7 +330,7 @@ async def test_health_declaration_saved(session: Session) -> None:
 def _counts(session: Session) -> tuple[int, ...]:
     return tuple(
         session.scalar(select(func.count()).select_from(model))  # type: ignore[misc]
-        for model in (AidRequest, RequestStatusChange, OutboxMessage, AuditEvent)
+        for model in (AidRequest, RequestStatusChange, OutboundMessage, AuditEvent)
     )
 
 
@@ -339,7 +349,11 @@ async def test_database_down_at_confirmation_says_not_saved(
         candidates={"confirmed": True},
     )
     events, messages = await run_validation(ValidateAidRequestForm(), tracker)
-    assert events == [SlotSet("confirmed", None), SlotSet("save_failed", True)]
+    assert events == [
+        SlotSet("confirmed", None),
+        SlotSet("save_failed", "outage"),
+        SlotSet("save_attempts", 1),
+    ]
     assert "CHƯA được lưu" in messages[0]["text"]
     assert _counts(session) == before
     # The form asks again with a short "send again?" and the answers are kept.
@@ -351,12 +365,42 @@ async def test_database_down_at_confirmation_says_not_saved(
             requested="confirmed",
             text="có",
             intent="affirm",
-            slots={**FILLED_AID, "save_failed": True},
+            slots={**FILLED_AID, "save_failed": "outage", "save_attempts": 1},
         ),
         DOMAIN,
     )
     assert again == [SlotSet("save_failed", None)]
     assert dispatcher.messages[0]["buttons"][0]["title"] == "Gửi lại"
+    # The last retry ends the form: nothing saved, said plainly, no "Gửi lại" again.
+    last = make_tracker(
+        form=AID,
+        requested="confirmed",
+        text="gửi lại",
+        intent="affirm",
+        slots={**FILLED_AID, "save_attempts": MAX_SAVE_ATTEMPTS - 1},
+        candidates={"confirmed": True},
+    )
+    events, messages = await run_validation(ValidateAidRequestForm(), last)
+    assert events == [
+        SlotSet("confirmed", None),
+        SlotSet("save_failed", "outage"),
+        SlotSet("save_attempts", MAX_SAVE_ATTEMPTS),
+        SlotSet("requested_slot", None),
+    ]
+    assert "vẫn đang gặp sự cố" in messages[0]["text"] and "Gửi lại" not in messages[0]["text"]
+    dispatcher = CollectingDispatcher()
+    finish = await ActionFinishForm().run(
+        dispatcher,
+        make_tracker(
+            form=AID,
+            requested=None,
+            text="",
+            slots={**FILLED_AID, "save_failed": "outage", "save_attempts": MAX_SAVE_ATTEMPTS},
+        ),
+        DOMAIN,
+    )
+    assert dispatcher.messages == []  # not "tôi tôn trọng lựa chọn của bạn"
+    assert finish == [SlotSet(name, None) for name in FORM_SLOTS]
 
 
 async def test_failure_midway_leaves_nothing_half_written(
@@ -366,7 +410,7 @@ async def test_failure_midway_leaves_nothing_half_written(
     before = _counts(session)
 
     def broken_outbox(**_: Any) -> None:
-        raise OperationalError("INSERT INTO outbox_messages", {}, Exception("disk I/O error"))
+        raise OperationalError("INSERT INTO outbound_messages", {}, Exception("disk I/O error"))
 
     monkeypatch.setattr(request_service, "enqueue_team_notification", broken_outbox)
     tracker = make_tracker(
@@ -378,7 +422,7 @@ async def test_failure_midway_leaves_nothing_half_written(
         candidates={"confirmed": True},
     )
     events, messages = await run_validation(ValidateAidRequestForm(), tracker)
-    assert SlotSet("save_failed", True) in events
+    assert SlotSet("save_failed", "outage") in events
     assert "CHƯA được lưu" in messages[0]["text"]
     assert _counts(session) == before  # the request row, its history and audit rolled back
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,7 @@ class LiveStack:
     log_dir: Path
     content_dir: Path
     database_url: str
+    supervisor: Supervisor
 
     @contextmanager
     def chat(self) -> Iterator[httpx.Client]:
@@ -183,12 +185,15 @@ def live_stack(
         if failed is not None:
             tail = "\n".join(failed.tail)
             pytest.fail(f"{failed.name} did not become ready:\n{tail}")
+        # Watched as `hotline run` does: a process that dies is restarted.
+        threading.Thread(target=supervisor.supervise, daemon=True).start()
         yield LiveStack(
             settings=settings,
             web_url=f"http://127.0.0.1:{web_port}",
             log_dir=workdir / "log",
             content_dir=content_dir,
             database_url=database_url,
+            supervisor=supervisor,
         )
     finally:
         supervisor.stop()

@@ -192,12 +192,13 @@ def test_zalo_conversation_greet_faq_handoff(
     assert fake.refresh_calls >= 1  # the first pair (unknown age) was refreshed before use
 
 
-AID_ANSWERS = ["gạo và mì tôm", "mất việc, hết gạo 2 ngày", "nhà 4 người", "không có"]
+# The first message already says the need and the situation, so the form goes on from there.
+AID_ANSWERS = ["nhà 4 người", "không có"]
 
 
 def _aid_request_until_code(say: Callable[[str], list[str]]) -> str:
     """Walks the hardship form as a resident would; returns the text with the reference code."""
-    consent = "\n".join(say("nhà tôi hết gạo, xin hỗ trợ"))
+    consent = "\n".join(say("mất việc, nhà tôi hết gạo 2 ngày rồi, xin hỗ trợ"))
     assert "đồng ý" in consent.lower()
     say("/affirm")
     for answer in AID_ANSWERS:

@@ -44,9 +44,13 @@ def test_health_declaration_saved_with_a_reference_code(live_stack: LiveStack) -
     with live_stack.chat() as client:
         consent = say(client, "tôi muốn khai báo y tế")
         assert "Bạn có đồng ý không?" in consent[0]["text"]
+        agree = consent[0]["buttons"][0]["payload"]
+        say(client, agree)
+        say(client, "e tên nguyễn văn an ạ")
+        # The consent button, still clickable, pressed again at the next question.
+        stale = texts(say(client, agree))
+        assert "câu hỏi trước" in stale and "sinh năm nào" in stale
         for answer in [
-            "/affirm",
-            "nguyễn văn an",
             "1985",
             "0912 345 678",
             "phuong hoan kiem ha noi",
@@ -70,27 +74,25 @@ def test_health_declaration_saved_with_a_reference_code(live_stack: LiveStack) -
                 HealthDeclaration.ward_code,
                 HealthDeclaration.phone,
                 HealthDeclaration.symptoms,
+                HealthDeclaration.full_name,
             )
             .join(Resident, Resident.id == HealthDeclaration.resident_id)
             .where(Resident.conversation_id == cid)
         ).one()
     engine.dispose()
     assert format_ref(row.ref_code) in done
-    assert (row.ward_code, row.phone) == ("00070", "0912345678")
+    assert (row.ward_code, row.phone, row.full_name) == ("00070", "+84912345678", "Nguyễn Văn An")
     assert set(row.symptoms) == {"fever", "cough"}
 
 
 def test_aid_request_routed_to_the_ward_team_and_listed(live_stack: LiveStack) -> None:
     hotline(live_stack, "teams", "import-demo", "--if-empty")
     with live_stack.chat() as client:
-        say(client, "nhà tôi hết gạo, xin hỗ trợ")
-        for answer in [
-            "/affirm",
-            "gạo và mì tôm",
-            "mất việc, hết gạo 2 ngày",
-            "nhà 4 người",
-            "không có",
-        ]:
+        # The first message answers the needs and the situation: they are not asked again.
+        say(client, "mất việc, nhà tôi hết gạo 2 ngày rồi, xin hỗ trợ")
+        asked = texts(say(client, "/affirm"))
+        assert "mấy người" in asked
+        for answer in ["nhà 4 người", "không có"]:
             say(client, answer)
         ambiguous = texts(say(client, "ben thanh"))
         if "tỉnh/thành nào" in ambiguous:  # the name exists elsewhere too
@@ -99,12 +101,17 @@ def test_aid_request_routed_to_the_ward_team_and_listed(live_stack: LiveStack) -
         wrong = texts(say(client, "0212345678"))
         assert "Số điện thoại chưa đúng" in wrong
         summary = texts(say(client, "0912345678"))
-        assert "Phường Bến Thành" in summary
+        assert "Phường Bến Thành" in summary and "0912 345 678" in summary
         done = texts(say(client, "/affirm"))
         status = texts(say(client, "yêu cầu của tôi sao rồi"))
+        # Asking again while it is open: found, only the change asked, then "updated".
+        again = texts(say(client, "/request_aid"))
+        updated = texts(say(client, "giờ thêm bà ngoại ở cùng"))
     assert "Mã yêu cầu:" in done and "Tổ hỗ trợ phường Bến Thành" in done
     code = done.split("Mã yêu cầu: ")[1][:9]
     assert code in status
+    assert code in again and "không cần khai lại" in again and "đồng ý" not in again.lower()
+    assert updated.startswith(f"Đã cập nhật đề nghị hỗ trợ {code}") and "người cao tuổi" in updated
     listed = json.loads(hotline(live_stack, "requests", "list", "--ward", "26743", "--json"))
     mine = next(r for r in listed if r["ref"] == code)
     assert mine["team"] == "hcm-ben-thanh" and mine["status"] == "assigned"

@@ -146,7 +146,9 @@ def test_resident_sees_and_deletes_their_data(live_stack: LiveStack) -> None:
         assert "đã xóa" in done[0]["text"]
         assert cid not in [c for c, _ in handoffs(live_stack)]
         nothing = say(client, "xem dữ liệu của tôi")
-    assert "không lưu" in nothing[0]["text"]
+    # Only the conversation since the erasure (this very message) is left.
+    assert "đề nghị gặp nhân viên" not in nothing[0]["text"]
+    assert "1 tin nhắn của bạn" in nothing[0]["text"]
 
 
 def test_personal_data_stays_out_of_logs(live_stack: LiveStack) -> None:

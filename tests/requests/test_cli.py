@@ -57,6 +57,10 @@ def test_import_demo_then_list_and_move_requests(cli_db: str) -> None:
     mine = next(r for r in listed if r["ref"] == f"{ref[:4]}-{ref[4:]}")
     assert mine["team"] == "hcm-ben-thanh" and mine["ward"].startswith("Phường Bến Thành")
     assert mine["status"] == "assigned" and mine["priority"] == 3
+    assert mine["priority_score"] == 12  # an essential need 10 + a fourth member 2
+    assert (mine["phone"], mine["phone_display"]) == ("+84912345678", "0912 345 678")
+    shown = runner.invoke(app, ["requests", "list"]).output
+    assert f"{ref[:4]}-{ref[4:]}  P3  12đ" in shown
     only_ward = json.loads(
         runner.invoke(app, ["requests", "list", "--ward", TAN_DINH, "--json"]).output
     )

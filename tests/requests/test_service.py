@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.audit.models import AuditEvent
 from bot.consents.models import Consent
 from bot.consents.service import consent_version, record_consent
-from bot.outbox.models import OutboxMessage, OutboxStatus
+from bot.outbound.models import OutboundMessage, OutboundStatus, SkipReason
 from bot.privacy.service import describe_personal_data, erase_personal_data
 from bot.requests.codes import format_ref
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatus
@@ -71,24 +71,27 @@ def test_aid_request_saved_routed_prioritised_and_notified(session: Session) -> 
     assert len(request.ref_code) == 8
     assert request.team_id == team.id
     assert request.status == RequestStatus.ASSIGNED
-    assert request.priority == 2
-    assert any("tổn thương" in r for r in request.priority_reasons)
+    # food 10 + 1 day without 15 + elderly 12
+    assert (request.priority, request.priority_score) == (2, 39)
+    assert "Có người cao tuổi (+12)" in request.priority_reasons
     assert [(h.from_status, h.to_status, h.actor) for h in request.history] == [
         (None, "new", "resident"),
         ("new", "assigned", "system"),
     ]
     outbox = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.aid_request_id == request.id)
+        select(OutboundMessage).where(OutboundMessage.aid_request_id == request.id)
     ).all()
-    assert len(outbox) == 1 and outbox[0].status == OutboxStatus.PENDING
-    assert outbox[0].chat_id == team.telegram_chat_id
-    assert format_ref(request.ref_code) in outbox[0].text and "0912345678" in outbox[0].text
+    assert len(outbox) == 1 and outbox[0].status == OutboundStatus.PENDING
+    assert outbox[0].address == team.telegram_chat_id
+    assert request.phone == "+84912345678"  # stored in E.164, shown the Vietnamese way
+    assert format_ref(request.ref_code) in outbox[0].text and "0912 345 678" in outbox[0].text
+    assert "39 điểm" in outbox[0].text and "Có người cao tuổi (+12)" in outbox[0].text
     audit = session.scalars(
         select(AuditEvent).where(
             AuditEvent.entity_id == request.id, AuditEvent.entity == "aid_request"
         )
     ).all()
-    assert audit and "0912345678" not in str(audit[0].detail)
+    assert audit and "912345678" not in str(audit[0].detail)
 
 
 def test_team_without_chat_keeps_the_notice_for_the_console(session: Session) -> None:
@@ -97,9 +100,12 @@ def test_team_without_chat_keeps_the_notice_for_the_console(session: Session) ->
         session=session, conversation_id=conversation_id(), data=aid_in(ward_code=SAI_GON)
     )
     message = session.scalar(
-        select(OutboxMessage).where(OutboxMessage.aid_request_id == saved.request.id)
+        select(OutboundMessage).where(OutboundMessage.aid_request_id == saved.request.id)
     )
-    assert message is not None and message.status == OutboxStatus.NO_CHANNEL
+    assert message is not None and (message.status, message.skip_reason) == (
+        OutboundStatus.SKIPPED,
+        SkipReason.NO_CHANNEL,
+    )
 
 
 def test_same_need_while_open_updates_instead_of_duplicating(session: Session) -> None:
@@ -122,7 +128,7 @@ def test_same_need_while_open_updates_instead_of_duplicating(session: Session) -
     )
     assert count == 1
     notices = session.scalars(
-        select(OutboxMessage.dedupe_key).where(OutboxMessage.aid_request_id == first.request.id)
+        select(OutboundMessage.dedupe_key).where(OutboundMessage.aid_request_id == first.request.id)
     ).all()
     assert len(notices) == 2  # created + updated
     # Another need is another request; a closed one is not updated.
@@ -228,12 +234,12 @@ def test_requests_listed_most_urgent_first(session: Session) -> None:
 
 def test_consent_records_the_text_version(session: Session) -> None:
     conv = conversation_id()
-    refused = record_consent(
-        session=session, conversation_id=conv, purpose="health_declaration", granted=False
+    given = record_consent(
+        session=session, conversation_id=conv, purpose="health_declaration", granted=True
     )
-    assert refused.granted is False
-    assert refused.text_version == consent_version("health_declaration")
-    assert refused.text_version.startswith("v1-")
+    assert given is not None and given.granted is True
+    assert given.text_version == consent_version("health_declaration")
+    assert given.text_version.startswith("v1-")
     assert consent_version("health_declaration") != consent_version("aid_request")
 
 
@@ -246,14 +252,14 @@ def test_erasing_a_resident_erases_requests_consents_and_notices(session: Sessio
     assert any("đề nghị hỗ trợ" in line for line in lines)
     assert any("tờ khai y tế" in line for line in lines)
     aid_id = aid.id
-    assert erase_personal_data(session=session, conversation_id=conv)
+    assert erase_personal_data(session=session, conversation_id=conv, actor="resident").anything
     session.expunge_all()
     assert session.get(AidRequest, aid_id) is None
     assert (
         session.scalar(
             select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.aid_request_id == aid_id)
+            .select_from(OutboundMessage)
+            .where(OutboundMessage.aid_request_id == aid_id)
         )
         == 0
     )
@@ -309,4 +315,5 @@ def test_consent_answers_are_listed_for_the_resident(session: Session) -> None:
         session=session, conversation_id=conv, purpose="health_declaration", granted=False
     )
     lines = describe_personal_data(session=session, conversation_id=conv)
-    assert any("1 đồng ý, 1 không đồng ý" in line for line in lines)
+    # A refusal keeps nothing: only the agreement is listed.
+    assert any("1 lần bạn đồng ý" in line for line in lines)

@@ -10,6 +10,7 @@ from bot.requests.codes import ALPHABET, format_ref, new_ref_code, parse_ref
 from bot.requests.priority import assess_priority
 from bot.requests.validation import (
     clean_name,
+    format_phone,
     normalize_phone,
     parse_birth_year,
     parse_days_without_food,
@@ -24,22 +25,36 @@ from bot.requests.validation import (
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
-        ("0912345678", "0912345678"),
-        ("091 234 5678", "0912345678"),
-        ("0912.345.678", "0912345678"),
-        ("+84912345678", "0912345678"),
-        ("+84 91 234 5678", "0912345678"),
-        ("84912345678", "0912345678"),
-        ("0084912345678", "0912345678"),
-        ("số của tôi là 0868 555 123 ạ", "0868555123"),
-        ("0327654321", "0327654321"),
-        ("0523456789", "0523456789"),
-        ("0701234567", "0701234567"),
-        ("0812345678", "0812345678"),
+        ("0912345678", "+84912345678"),
+        ("091 234 5678", "+84912345678"),
+        ("0912.345.678", "+84912345678"),
+        ("+84912345678", "+84912345678"),
+        ("+84 91 234 5678", "+84912345678"),
+        ("84912345678", "+84912345678"),
+        ("0084912345678", "+84912345678"),
+        ("số của tôi là 0868 555 123 ạ", "+84868555123"),
+        ("0327654321", "+84327654321"),
+        ("0523456789", "+84523456789"),
+        ("0701234567", "+84701234567"),
+        ("0812345678", "+84812345678"),
     ],
 )
 def test_valid_phones_are_normalised(typed: str, expected: str) -> None:
     assert normalize_phone(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("+84912345678", "0912 345 678"),
+        ("+84327654321", "0327 654 321"),
+        ("0912345678", "0912 345 678"),  # a row saved before E.164
+        ("+12025550143", "+1 202-555-0143"),
+        ("not a phone", "not a phone"),
+    ],
+)
+def test_phones_are_shown_the_vietnamese_way(stored: str, shown: str) -> None:
+    assert format_phone(stored) == shown
 
 
 @pytest.mark.parametrize(
@@ -94,10 +109,76 @@ def test_birth_year_in_range(typed: str, expected: int | None) -> None:
         ("51", None),
         ("0", None),
         ("nhiều lắm", None),
+        # Members named one by one; "bà" (grandmother) is not "ba" (three).
+        ("bà và tôi", 2),
+        ("má và tôi", 2),
+        ("ba me va toi", 3),
+        ("vợ chồng em và 2 con", 4),
+        ("mẹ tôi và tôi", 2),
+        ("bốn", 4),
+        ("bon", 4),
+        ("bón", None),
+        ("ba", 3),
+        ("bà", 1),
     ],
 )
 def test_household_size_1_to_50(typed: str, expected: int | None) -> None:
     assert parse_household_size(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "needs"),
+    [
+        ("cần sửa mái nhà", ["shelter"]),  # sửa (repair) is not sữa (milk)
+        ("can sua mai nha", ["food", "shelter"]),  # typed plain: could be either
+        ("cần sữa cho bé", ["food"]),
+        ("sua cho be", ["food"]),
+        ("nhà em hết gạo", ["food"]),
+        ("nha e het gao", ["food"]),
+        ("nhà e hết gạo", ["food"]),
+        ("tiền trọ ạ", ["shelter"]),
+        ("tiền", ["money"]),
+        ("tiên", []),  # a name, not tiền
+        ("cần thuốc", ["medicine"]),
+        ("cần thước", []),  # a ruler, not medicine
+    ],
+)
+def test_needs_match_the_diacritics_typed(typed: str, needs: list[str]) -> None:
+    assert parse_needs(typed) == needs
+
+
+@pytest.mark.parametrize(
+    ("typed", "symptoms"),
+    [
+        ("họ hàng đến thăm", None),  # họ (relatives) is not ho (cough)
+        ("ho nhiều", ["cough"]),
+        ("bị ho", ["cough"]),
+        ("sốt", ["fever"]),
+        ("sot", ["fever"]),
+        ("không sót gì", None),  # sót (missed) is not sốt (fever)
+        ("mệt", ["fatigue"]),
+        ("mét", None),
+        ("đau đầu", ["headache"]),
+        ("dau dau", ["headache"]),
+    ],
+)
+def test_symptoms_match_the_diacritics_typed(typed: str, symptoms: list[str] | None) -> None:
+    assert parse_symptoms(typed) == symptoms
+
+
+@pytest.mark.parametrize(
+    ("typed", "vulnerable"),
+    [
+        ("nhà em hết gạo, con nhỏ đang ốm", ["child_under_6", "sick"]),
+        ("có bà nội 80 tuổi", ["elderly"]),
+        ("bà con hàng xóm", None),
+        ("có bầu 5 tháng", ["pregnant"]),
+        ("bâu", None),
+        ("co bau", ["pregnant"]),
+    ],
+)
+def test_vulnerable_match_the_diacritics_typed(typed: str, vulnerable: list[str] | None) -> None:
+    assert parse_vulnerable(typed) == vulnerable
 
 
 def test_needs_from_words_and_entities() -> None:
@@ -141,11 +222,50 @@ def test_vaccine_doses_and_days_without_food() -> None:
     assert parse_days_without_food("mất việc 3 ngày") is None
 
 
-def test_names() -> None:
-    assert clean_name("nguyễn văn an") == "Nguyễn Văn An"
-    assert clean_name("tên tôi là Trần Thị Bích") == "Trần Thị Bích"
-    assert clean_name("0912345678") is None
-    assert clean_name("a") is None
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("nguyễn văn an", "Nguyễn Văn An"),
+        ("Trần Thị Mai", "Trần Thị Mai"),
+        # with diacritics
+        ("tôi tên là Trần Thị Mai", "Trần Thị Mai"),
+        ("tên tôi là Trần Thị Bích", "Trần Thị Bích"),
+        ("tên của tôi là Trần Thị Bích", "Trần Thị Bích"),
+        ("em tên Trần Thị Mai", "Trần Thị Mai"),
+        ("mình là Lê Văn Hùng", "Lê Văn Hùng"),
+        ("tui tên Phạm Thu Hà", "Phạm Thu Hà"),
+        ("con tên Đỗ Minh Khang ạ", "Đỗ Minh Khang"),
+        ("cháu là Hoàng Văn Tú nhé", "Hoàng Văn Tú"),
+        ("dạ em là Lan ạ", "Lan"),
+        ("Dạ, em tên là Võ Thị Sáu.", "Võ Thị Sáu"),
+        ("họ tên: Lê Văn Tám", "Lê Văn Tám"),
+        ("họ và tên Nguyễn Thị Hoa nha", "Nguyễn Thị Hoa"),
+        # without diacritics
+        ("toi ten la nguyen van an", "Nguyen Van An"),
+        ("ten e la Mai nha", "Mai"),
+        ("ten toi la tran thi bich", "Tran Thi Bich"),
+        ("minh la le van hung", "Le Van Hung"),
+        ("da em ten la vo thi sau a", "Vo Thi Sau A"),  # a plain "a" may be a name (Văn A)
+        # teencode
+        ("e tên Trần Thị Mai", "Trần Thị Mai"),
+        ("e ten tran thi mai nhe", "Tran Thi Mai"),
+        ("mik là Hồng", "Hồng"),
+        ("mk ten la Nguyen Hong", "Nguyen Hong"),
+        # names that look like an introduction word stay whole
+        ("Lã Thị Hoa", "Lã Thị Hoa"),
+        ("Anh Thư", "Anh Thư"),
+        ("Nguyễn Văn A", "Nguyễn Văn A"),
+        ("Tôn Nữ Thị Hà", "Tôn Nữ Thị Hà"),
+        ("Hồ Tấn Tài", "Hồ Tấn Tài"),
+        # not names
+        ("0912345678", None),
+        ("a", None),
+        ("tôi tên là", None),
+        ("em tên 123", None),
+    ],
+)
+def test_names_stored_as_meant(typed: str, stored: str | None) -> None:
+    assert clean_name(typed) == stored
 
 
 def test_reference_codes() -> None:
@@ -166,7 +286,7 @@ def test_reference_codes() -> None:
     assert parse_ref("xin chao") is None
 
 
-def test_priority_rules_are_explained() -> None:
+def test_priority_levels_kept_for_the_displays() -> None:
     normal = assess_priority(
         needs=["money"],
         vulnerable=[],

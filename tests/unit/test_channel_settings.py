@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 
-REAL = {"rasa_token": "r" * 32, "secret_key": "s" * 32}
+REAL = {"rasa_token": "r" * 32, "secret_key": "s" * 32, "action_server_token": "a" * 32}
 
 
 def test_channels_are_off_without_credentials():

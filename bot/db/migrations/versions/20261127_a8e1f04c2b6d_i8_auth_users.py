@@ -1,7 +1,7 @@
 """i8-auth: staff accounts (users) and their team memberships
 
 Revision ID: a8e1f04c2b6d
-Revises: 3eaf561ad8b9
+Revises: 5c1e7a9d2f40
 Create Date: 2026-11-27 12:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a8e1f04c2b6d"
-down_revision: str | None = "3eaf561ad8b9"
+down_revision: str | None = "5c1e7a9d2f40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,181 @@
+"""Every place the hotline keeps residents' personal data: one explicit list.
+
+"Xem thông tin của tôi", "xóa thông tin của tôi" and the retention purge all read this list,
+and tests fail when a table of the schema or a Redis key of the code is in neither list below.
+A new table or key with personal data is added here, in the same change that creates it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PersonalTable:
+    """A table holding residents' personal data.
+
+    A row belongs to a conversation through `owner`: `resident_id` (rows of a resident),
+    `conversation_id` (rows keyed by the conversation id itself), or `<column>-><table>` (rows
+    of a row of another table of this list, e.g. the history of an aid request); several
+    ways joined by `|` (a row belongs through any of them).
+    """
+
+    table: str
+    owner: str
+    age_column: str  # the retention period counts from this column
+    # What a resident is told for "xem thông tin của tôi": {count}, and {refs} (the reference
+    # codes in `ref_column`). None: shown as part of the table it belongs to.
+    describe: str | None = None
+    ref_column: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonalKeys:
+    """Redis keys holding personal data. `{conversation_id}` in the pattern is the resident's
+    conversation; a pattern without it cannot be found per resident and must expire soon."""
+
+    pattern: str
+    describe: str  # for "xem thông tin của tôi"
+    ttl_seconds: int  # how long a key lives at most (they are also erased on request)
+    stream: bool = False  # a Redis stream whose entries carry a `conversation_id`
+    channel: str | None = None  # only conversations of this channel have such keys
+
+
+# Erased in this order (children first), the resident row last; the purge uses the same order.
+PERSONAL_TABLES: tuple[PersonalTable, ...] = (
+    # Replies to the resident (conversation_id) and team notifications of their requests.
+    PersonalTable(
+        "outbound_messages",
+        owner="conversation_id|aid_request_id->aid_requests",
+        age_column="created_at",
+        describe="{count} tin nhắn tổng đài gửi cho bạn hoặc báo tổ hỗ trợ về yêu cầu của bạn.",
+    ),
+    PersonalTable(
+        "request_status_changes", owner="request_id->aid_requests", age_column="created_at"
+    ),
+    PersonalTable(
+        "aid_requests",
+        owner="resident_id",
+        age_column="created_at",
+        describe="{count} đề nghị hỗ trợ (nhu cầu, hoàn cảnh, địa chỉ, số điện thoại): {refs}.",
+        ref_column="ref_code",
+    ),
+    PersonalTable(
+        "health_declarations",
+        owner="resident_id",
+        age_column="created_at",
+        describe="{count} tờ khai y tế (họ tên, năm sinh, số điện thoại, nơi ở, tình trạng sức "
+        "khỏe): {refs}.",
+        ref_column="ref_code",
+    ),
+    PersonalTable(
+        "consents",
+        owner="resident_id",
+        age_column="created_at",
+        describe="{count} lần bạn đồng ý cung cấp thông tin, kèm thời điểm và phiên bản nội "
+        "dung đã xem.",
+    ),
+    PersonalTable(
+        "handoff_requests",
+        owner="resident_id",
+        age_column="created_at",
+        describe="{count} lần đề nghị gặp nhân viên tổng đài.",
+    ),
+    PersonalTable(
+        "channel_incidents",
+        owner="conversation_id",
+        age_column="created_at",
+        describe="{count} ghi nhận tin nhắn của tổng đài không gửi được tới bạn (không kèm nội "
+        "dung).",
+    ),
+    # Inbound jobs that failed every try: they hold the resident's message.
+    PersonalTable(
+        "dead_jobs",
+        owner="conversation_id",
+        age_column="created_at",
+        describe="{count} tin nhắn của bạn chưa xử lý được, đang chờ cán bộ kiểm tra.",
+    ),
+    PersonalTable("residents", owner="conversation_id", age_column="last_seen_at"),
+)
+
+# Tables without personal data of residents, and why (checked by a test over the schema).
+NO_PERSONAL_DATA: dict[str, str] = {
+    "audit_events": "ids, codes and counts only; never names, phones or message text",
+    "channel_tokens": "the channel's own OAuth tokens",
+    "teams": "support teams and their group chats, not residents",
+    "team_wards": "which wards a team covers",
+    "alembic_version": "the schema version",
+}
+
+# Rasa's Redis stores as `hotline run` configures them: the key prefix (Rasa 3.6 makes the
+# tracker keys "<prefix>:tracker:<sender>") and the tracker expiry (`record_exp`: a
+# conversation idle this long is dropped by Redis).
+RASA_REDIS_KEY_PREFIX = "hotline"
+RASA_TRACKER_KEY = RASA_REDIS_KEY_PREFIX + ":tracker:{conversation_id}"
+RASA_TRACKER_EXPIRY_SECONDS = 30 * 24 * 3600
+
+# Redis keys with personal data. The delivery queue's stream is named by JOBS_STREAM.
+JOBS_STREAM = "{jobs_stream}"
+PERSONAL_KEYS: tuple[PersonalKeys, ...] = (
+    PersonalKeys(
+        "turn:{conversation_id}:*",
+        describe="Bản sao tạm các câu trả lời gần đây của tổng đài (để không trả lời trùng khi "
+        "một tin nhắn đến hai lần), tự xóa sau 24 giờ.",
+        ttl_seconds=24 * 3600,
+    ),
+    PersonalKeys(
+        "zalo:choices:{conversation_id}",
+        describe="Các lựa chọn (nút bấm) vừa gửi cho bạn trên Zalo, tự xóa sau 1 giờ.",
+        ttl_seconds=3600,
+        channel="zalo",
+    ),
+    PersonalKeys(
+        JOBS_STREAM,
+        describe="Tin nhắn đang chờ xử lý (xóa ngay khi đã trả lời).",
+        ttl_seconds=0,
+        stream=True,
+    ),
+    # Rasa's tracker store in Redis (when REDIS_URL is set, `hotline run` gives Rasa the same
+    # Redis). Rasa merges a saved tracker with the stored one, so replacing the events through
+    # the HTTP API cannot erase them there: the key itself is deleted. Shown as the
+    # conversation (RASA_TRACKER_DESCRIBE), not as a key.
+    PersonalKeys(
+        RASA_TRACKER_KEY,
+        describe="",
+        ttl_seconds=RASA_TRACKER_EXPIRY_SECONDS,
+    ),
+    # Long Telegram button payloads (e.g. "Tôi ở <phường>"), keyed by their digest: linked to
+    # no conversation, so erasure cannot find them; they expire.
+    PersonalKeys(
+        "tg:payload:*",
+        describe="Nội dung nút bấm dài trên Telegram (không gắn với tài khoản), tự xóa sau 30 "
+        "ngày.",
+        ttl_seconds=30 * 24 * 3600,
+    ),
+)
+
+# Redis keys of the code that hold no personal data, and why (checked by a test of the code).
+KEYS_WITHOUT_PERSONAL_DATA: dict[str, str] = {
+    "event:": "a platform's event id, for webhook dedupe (a day)",
+    "sent:": "how many replies of a queued job were sent (a day)",
+    "attempts:": "how many times a queued job was tried",
+    "outbound:paused:": "a channel paused after its token was refused",
+    "rl:": "rate-limit counters; a chat's marker lives about a second",
+    "privacy:": "when the retention purge last ran",
+    "hotline:lock:": "Rasa's lock store: ticket numbers per conversation",
+    "hotline:jobs": "the default name of the jobs stream (listed above as JOBS_STREAM)",
+}
+
+# Rasa keeps each conversation (messages, slots with form answers) in its tracker store; it
+# is erased through Rasa's HTTP API, whatever the store (in memory, or Redis in production).
+RASA_TRACKER_DESCRIBE = (
+    "{count} tin nhắn của bạn trong cuộc trò chuyện với tổng đài (để hiểu ngữ cảnh khi trả lời)."
+)
+
+
+def table(name: str) -> PersonalTable:
+    """The registry entry of a table."""
+    for entry in PERSONAL_TABLES:
+        if entry.table == name:
+            return entry
+    raise KeyError(name)

@@ -1,0 +1,56 @@
+"""`hotline worker`: the workers in a process of their own (inbound jobs, outbound messages)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.channels.registry import build_channels
+from bot.conversations.pipeline import ConversationPipeline
+from bot.conversations.rasa_client import RasaClient
+from bot.delivery.runtime import delivery
+from bot.infra.redis import get_redis
+from bot.logging import configure_logging
+from bot.privacy.runtime import purge_daily
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_worker() -> None:
+    """Runs the inbound job worker, the outbound worker and the daily retention purge until
+    SIGINT/SIGTERM."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if not settings.redis_url:
+        logger.warning("REDIS_URL is unset: this worker only sees its own in-process queue")
+    redis = get_redis()
+    rasa = RasaClient(settings)
+    pipeline = ConversationPipeline(settings=settings, rasa=rasa, redis=redis)
+    stop = _stop_on_signals()
+    purge = asyncio.create_task(
+        purge_daily(settings=settings, redis=redis, tracker_store=rasa, stop=stop)
+    )
+    try:
+        async with delivery(
+            settings=settings,
+            redis=redis,
+            pipeline=pipeline,
+            run_worker=True,
+            channels=build_channels(settings, redis),
+        ):
+            logger.info("workers running")
+            await stop.wait()
+    finally:
+        stop.set()
+        await purge
+        await rasa.aclose()
