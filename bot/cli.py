@@ -661,7 +661,8 @@ def users_create(
     except UserError as exc:
         typer.echo(f"Not created: {exc}", err=True)
         raise typer.Exit(1) from None
-    assert account.one_time_password is not None
+    if account.one_time_password is None:
+        raise RuntimeError("account.one_time_password is missing")
     typer.echo(f"Created {role} {created}.")
     _print_one_time_password(created, account.one_time_password)
 
@@ -719,7 +720,8 @@ def users_create_first_admin(
             display_name="Quản trị viên",
             actor="cli:first-run",
         )
-    assert account.one_time_password is not None
+    if account.one_time_password is None:
+        raise RuntimeError("account.one_time_password is missing")
     typer.echo(f"Created the first admin account: {username}")
     _print_one_time_password(username, account.one_time_password)
 
@@ -819,7 +821,8 @@ def users_enable(username: str = typer.Argument(..., help="Login name.")) -> Non
 def users_reset_password(username: str = typer.Argument(..., help="Login name.")) -> None:
     """Gives an account a new one-time password (printed once), unlocks it, ends its sessions."""
     password = _change_user(username, "reset")
-    assert password is not None
+    if password is None:
+        raise RuntimeError("password is missing")
     _print_one_time_password(username.strip().lower(), password)
 
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.users.service import create_user  # noqa: E402
 
-PASSWORD = "Do-thu-mat-khau-2026"
+PASSWORD = "Do-thu-mat-khau-2026"  # noqa: S105 — a name, not a secret
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

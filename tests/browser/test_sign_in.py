@@ -175,7 +175,8 @@ def test_a_team_member_cannot_open_the_admin_pages(page: Page, web_server: WebSe
     sign_in(page, username)
     expect(page.locator("header.topbar")).not_to_contain_text("Quản trị")
     response = page.goto("/admin")
-    assert response is not None and response.status == 403
+    assert response is not None
+    assert response.status == 403
     expect(page.get_by_role("heading", name="Không có quyền truy cập")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("không có quyền")
 

@@ -33,10 +33,12 @@ def test_first_admin_is_created_once_with_a_one_time_password(cli_db: str) -> No
     first = runner.invoke(app, ["users", "create-first-admin"])
     assert first.exit_code == 0, first.output
     match = PASSWORD_LINE.search(first.output)
-    assert match and match.group(1) == "admin"
+    assert match
+    assert match.group(1) == "admin"
     assert _login("admin", match.group(2)) is LoginOutcome.OK
     again = runner.invoke(app, ["users", "create-first-admin"])
-    assert again.exit_code == 0 and "Accounts exist already" in again.output
+    assert again.exit_code == 0
+    assert "Accounts exist already" in again.output
     assert PASSWORD_LINE.search(again.output) is None
 
 
@@ -79,9 +81,11 @@ def test_create_list_disable_and_reset(cli_db: str) -> None:  # noqa: F811
     assert _login("hoa.le", password) is LoginOutcome.DISABLED
     assert runner.invoke(app, ["users", "enable", "hoa.le"]).exit_code == 0
     moved = runner.invoke(app, ["users", "update", "hoa.le", "--team", "hcm-sai-gon"])
-    assert moved.exit_code == 0 and "hoa.le: team, teams hcm-sai-gon" in moved.output
+    assert moved.exit_code == 0
+    assert "hoa.le: team, teams hcm-sai-gon" in moved.output
     no_team = runner.invoke(app, ["users", "update", "hoa.le", "--role", "team", "--team", "nope"])
-    assert no_team.exit_code == 1 and "Không có tổ: nope" in no_team.output
+    assert no_team.exit_code == 1
+    assert "Không có tổ: nope" in no_team.output
 
     reset = runner.invoke(app, ["users", "reset-password", "HOA.LE"])
     assert reset.exit_code == 0, reset.output
@@ -91,16 +95,21 @@ def test_create_list_disable_and_reset(cli_db: str) -> None:  # noqa: F811
     assert _login("hoa.le", new_password) is LoginOutcome.OK
     with session_scope() as session:
         user = get_user_by_username(session=session, username="hoa.le")
-        assert user is not None and user.must_change_password
+        assert user is not None
+        assert user.must_change_password
 
 
 def test_cli_refusals_say_why(cli_db: str) -> None:  # noqa: F811
     bad_role = runner.invoke(app, ["users", "create", "someone", "--role", "boss"])
-    assert bad_role.exit_code == 1 and "Vai trò" in bad_role.output
+    assert bad_role.exit_code == 1
+    assert "Vai trò" in bad_role.output
     no_team = runner.invoke(app, ["users", "create", "someone", "--role", "team"])
-    assert no_team.exit_code == 1 and "ít nhất một tổ" in no_team.output
+    assert no_team.exit_code == 1
+    assert "ít nhất một tổ" in no_team.output
     unknown = runner.invoke(app, ["users", "disable", "nobody"])
-    assert unknown.exit_code == 1 and "No account nobody" in unknown.output
+    assert unknown.exit_code == 1
+    assert "No account nobody" in unknown.output
     assert runner.invoke(app, ["users", "create", "only.admin", "--role", "admin"]).exit_code == 0
     last = runner.invoke(app, ["users", "disable", "only.admin"])
-    assert last.exit_code == 1 and "quản trị viên cuối cùng" in last.output
+    assert last.exit_code == 1
+    assert "quản trị viên cuối cùng" in last.output

@@ -50,7 +50,8 @@ def test_a_new_account_gets_a_one_time_password_hashed_with_argon2(session: Sess
     )
     user, password = account.user, account.one_time_password
     assert user.username == "lan.nguyen"
-    assert password is not None and len(password) == 19
+    assert password is not None
+    assert len(password) == 19
     assert user.password_hash.startswith("$argon2id$")
     assert password not in user.password_hash
     assert user.must_change_password
@@ -89,7 +90,8 @@ def test_unknown_user_and_wrong_password_look_the_same(session: Session) -> None
     unknown = _auth(session, "nobody", PASSWORD)
     wrong = _auth(session, "hoa", "wrong-password-1")
     assert unknown.outcome is wrong.outcome is LoginOutcome.BAD_CREDENTIALS
-    assert unknown.user is None and wrong.user is None
+    assert unknown.user is None
+    assert wrong.user is None
     reasons = [e.detail["reason"] for e in _audit(session, "auth.login_failed")]
     assert reasons == ["unknown_user", "bad_password"]
     assert all(
@@ -112,8 +114,10 @@ def test_repeated_failures_lock_the_account_even_for_the_right_password(session:
     )
     assert len(_audit(session, "auth.locked_out")) == 1
     later = _auth(session, "tuan", PASSWORD, now=now + LOCKOUT + timedelta(seconds=1))
-    assert later.outcome is LoginOutcome.OK and later.user is user
-    assert user.failed_attempts == 0 and user.locked_until is None
+    assert later.outcome is LoginOutcome.OK
+    assert later.user is user
+    assert user.failed_attempts == 0
+    assert user.locked_until is None
 
 
 def test_a_success_resets_the_failure_count(session: Session) -> None:
@@ -171,10 +175,12 @@ def test_reset_gives_a_new_one_time_password_and_unlocks(session: Session) -> No
         _auth(session, "son", f"bad-{attempt}")
     assert user.locked_until is not None
     new = reset_password(session=session, user=user, actor="test")
-    assert user.must_change_password and user.locked_until is None
+    assert user.must_change_password
+    assert user.locked_until is None
     assert _auth(session, "son", new).outcome is LoginOutcome.OK
     events = _audit(session, "user.password_reset")
-    assert events and new not in str(events[-1].detail)
+    assert events
+    assert new not in str(events[-1].detail)
 
 
 def test_ward_scope_by_role(session: Session) -> None:
@@ -184,7 +190,8 @@ def test_ward_scope_by_role(session: Session) -> None:
     staff = make_user(session, role=Role.STAFF)
     member = make_user(session, role=Role.TEAM, teams=["t-ben-thanh"])
     both = make_user(session, role=Role.TEAM, teams=["t-ben-thanh", "t-sai-gon"])
-    assert ward_scope(admin) is None and ward_scope(staff) is None
+    assert ward_scope(admin) is None
+    assert ward_scope(staff) is None
     assert ward_scope(member) == frozenset({BEN_THANH})
     assert ward_scope(both) == frozenset({BEN_THANH, SAI_GON})
     assert can_see_ward(member, BEN_THANH)
@@ -200,11 +207,13 @@ def test_update_changes_role_teams_and_name_and_audits_what_changed(session: Ses
     make_team(session, slug="t-upd-2", wards=[SAI_GON])
     user = make_user(session, role=Role.STAFF, username="doi")
     update_user(session=session, user=user, actor="test", role="team", team_slugs=["t-upd-1"])
-    assert user.role == Role.TEAM and ward_scope(user) == frozenset({BEN_THANH})
+    assert user.role == Role.TEAM
+    assert ward_scope(user) == frozenset({BEN_THANH})
     update_user(
         session=session, user=user, actor="test", team_slugs=["t-upd-2"], display_name=" Đổi  Tên "
     )
-    assert ward_scope(user) == frozenset({SAI_GON}) and user.display_name == "Đổi Tên"
+    assert ward_scope(user) == frozenset({SAI_GON})
+    assert user.display_name == "Đổi Tên"
     details = [e.detail["changed"] for e in _audit(session, "user.updated")]
     assert details == [["role", "teams"], ["display_name", "teams"]]
     update_user(session=session, user=user, actor="test", display_name="Đổi Tên")  # no change
@@ -225,4 +234,5 @@ def test_the_last_admin_keeps_the_role(session: Session) -> None:
         update_user(session=session, user=admin, actor="test", role="staff")
     second = make_user(session, role=Role.ADMIN)
     update_user(session=session, user=admin, actor="test", role="staff")
-    assert admin.role == Role.STAFF and second.role == Role.ADMIN
+    assert admin.role == Role.STAFF
+    assert second.role == Role.ADMIN

@@ -34,12 +34,16 @@ def test_admin_signs_in_lands_on_admin_and_sees_name_and_role(
     assert response.status_code == 303
     assert response.headers["location"] == "/admin"
     cookie = response.headers["set-cookie"].lower()
-    assert "hotline_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "hotline_session=" in cookie
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
     assert "secure" not in cookie.split("hotline_session=")[1].split(",")[0]  # plain HTTP here
     page = web.get("/admin")
     assert page.status_code == 200
-    assert "Nguyễn Thị Lan" in page.text and "Quản trị viên" in page.text
-    assert 'href="/console"' in page.text and 'href="/admin"' in page.text
+    assert "Nguyễn Thị Lan" in page.text
+    assert "Quản trị viên" in page.text
+    assert 'href="/console"' in page.text
+    assert 'href="/admin"' in page.text
     assert "auth.login" in _actions(session)
 
 
@@ -87,7 +91,8 @@ def test_lock_out_after_repeated_failures_for_real_and_unknown_users(
         assert "thử lại sau 15 phút" in third.text
     # Locked: even the right password is refused, with the same message.
     right = login(web, "nam", PASSWORD)
-    assert right.status_code == 429 and SESSION_COOKIE not in right.cookies
+    assert right.status_code == 429
+    assert SESSION_COOKIE not in right.cookies
     assert "auth.locked_out" in _actions(session)
 
 
@@ -133,11 +138,13 @@ def test_a_forged_session_cookie_gets_the_login_page_not_an_error(
 ) -> None:
     web.cookies.set(SESSION_COOKIE, cookie)
     response = web.get("/account", follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
     page = web.get("/login")
     assert page.status_code == 200
     api = web.post("/logout", data={"csrf_token": "x"}, follow_redirects=False)
-    assert api.status_code == 303 and api.headers["location"] == "/login"
+    assert api.status_code == 303
+    assert api.headers["location"] == "/login"
 
 
 def test_an_expired_session_gets_the_login_page(session: Session, db_url: str) -> None:
@@ -149,7 +156,8 @@ def test_an_expired_session_gets_the_login_page(session: Session, db_url: str) -
         app.state.auth.sessions.idle_seconds = 1  # the idle time-out, shortened for the test
         time.sleep(1.1)
         response = client.get("/account", follow_redirects=False)
-        assert response.status_code == 303 and response.headers["location"].startswith("/login")
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login")
 
 
 def test_absolute_time_out_ends_even_a_busy_session(session: Session, db_url: str) -> None:
@@ -193,13 +201,15 @@ def test_the_csrf_token_is_accepted_in_a_header_and_in_a_multipart_form(
             "role": (None, "staff"),
         },
     )
-    assert multipart.status_code == 200 and "new.member" in multipart.text
+    assert multipart.status_code == 200
+    assert "new.member" in multipart.text
     header = web.post(
         "/admin/users",
         data={"username": "other.member", "role": "staff"},
         headers={"X-CSRF-Token": token},
     )
-    assert header.status_code == 200 and "other.member" in header.text
+    assert header.status_code == 200
+    assert "other.member" in header.text
 
 
 def test_the_login_form_itself_needs_its_token(web: TestClient, session: Session) -> None:
@@ -222,7 +232,8 @@ def test_disabling_a_user_ends_their_open_session(web: TestClient, session: Sess
     disable_user(session=session, user=worker, actor="test")  # as `hotline users disable` does
     session.flush()
     response = web.get("/account", follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
     assert login(web, "worker").status_code == 401
 
 
@@ -249,7 +260,8 @@ def test_a_password_reset_ends_sessions_and_forces_a_change(
             "confirm": "x",
         },
     )
-    assert mismatch.status_code == 400 and "không khớp" in mismatch.text
+    assert mismatch.status_code == 400
+    assert "không khớp" in mismatch.text
     wrong = web.post(
         "/account/password",
         data={
@@ -259,7 +271,8 @@ def test_a_password_reset_ends_sessions_and_forces_a_change(
             "confirm": "Mat-khau-rieng-01",
         },
     )
-    assert wrong.status_code == 400 and "hiện tại không đúng" in wrong.text
+    assert wrong.status_code == 400
+    assert "hiện tại không đúng" in wrong.text
     done = web.post(
         "/account/password",
         data={
@@ -291,7 +304,8 @@ def test_team_and_staff_cannot_open_admin_pages(web: TestClient, session: Sessio
     assert post.status_code == 403
     account = web.get("/account")
     assert "1 phường/xã của tổ" in account.text
-    assert 'href="/admin"' not in account.text and 'href="/console"' not in account.text
+    assert 'href="/admin"' not in account.text
+    assert 'href="/console"' not in account.text
 
 
 def test_admin_creates_disables_and_resets_accounts_in_the_page(
@@ -311,13 +325,16 @@ def test_admin_creates_disables_and_resets_accounts_in_the_page(
     )
     assert created.status_code == 200
     password = re.search(r'id="one-time-password">([^<]+)<', created.text).group(1)  # type: ignore[union-attr]
-    assert "&lt;b&gt;Trần Mai&lt;/b&gt;" in created.text and "<b>Trần Mai" not in created.text
+    assert "&lt;b&gt;Trần Mai&lt;/b&gt;" in created.text
+    assert "<b>Trần Mai" not in created.text
     refused = web.post(
         "/admin/users", data={"csrf_token": token, "username": "mai.tran", "role": "staff"}
     )
-    assert refused.status_code == 400 and "đã có người dùng" in refused.text
+    assert refused.status_code == 400
+    assert "đã có người dùng" in refused.text
     listing = web.get("/admin/users").text
-    assert "mai.tran" in listing and "Chờ đổi mật khẩu" in listing
+    assert "mai.tran" in listing
+    assert "Chờ đổi mật khẩu" in listing
     with other_browser(web) as other:
         assert login(other, "mai.tran", password).headers["location"] == "/account/password"
 
@@ -325,11 +342,9 @@ def test_admin_creates_disables_and_resets_accounts_in_the_page(
 def test_security_headers_on_pages_and_api(web: TestClient) -> None:
     page = web.get("/login")
     csp = page.headers["content-security-policy"]
-    assert (
-        "script-src 'self'" in csp
-        and "unsafe-inline" not in csp
-        and "frame-ancestors 'none'" in csp
-    )
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["referrer-policy"] == "same-origin"
     assert page.headers["cache-control"] == "no-store"
@@ -346,7 +361,8 @@ def test_api_callers_get_401_json_not_a_redirect(web: TestClient) -> None:
 
     web.app.include_router(router)  # type: ignore[attr-defined]
     response = web.get("/api/test-staff-only", follow_redirects=False)
-    assert response.status_code == 401 and response.json()["detail"] == "Cần đăng nhập."
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Cần đăng nhập."
 
 
 def test_the_resident_chat_and_webhooks_need_no_staff_token(web: TestClient) -> None:
@@ -462,7 +478,8 @@ def test_overlong_admin_form_fields_get_a_vietnamese_message(
     long_name = web.post(
         "/admin/users", data={"csrf_token": token, "username": "x" * 5000, "role": "staff"}
     )
-    assert long_name.status_code == 400 and "3–64 ký tự" in long_name.text
+    assert long_name.status_code == 400
+    assert "3–64 ký tự" in long_name.text
     long_display = web.post(
         "/admin/users",
         data={
@@ -472,4 +489,5 @@ def test_overlong_admin_form_fields_get_a_vietnamese_message(
             "role": "staff",
         },
     )
-    assert long_display.status_code == 400 and "tối đa 100 ký tự" in long_display.text
+    assert long_display.status_code == 400
+    assert "tối đa 100 ký tự" in long_display.text

@@ -104,7 +104,8 @@ def users_create(
         )
     except UserError as exc:  # refused before anything was written
         return _users_page(request, db, error=str(exc), form=form, status_code=400)
-    assert account.one_time_password is not None
+    if account.one_time_password is None:
+        raise RuntimeError("account.one_time_password is missing")
     return _one_time_page(request, account.user, account.one_time_password, created=True)
 
 

@@ -23,7 +23,7 @@ from bot.web.auth.runtime import SESSION_COOKIE, auth_runtime
 from bot.web.auth.sessions import StaffSession
 from bot.web.deps import SessionDep
 
-PASSWORD_PATH = "/account/password"
+PASSWORD_PATH = "/account/password"  # noqa: S105 — a name, not a secret
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ class LoginLimiter:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: aioredis.Redis[str],
         *,
         max_failures: int,
         lockout_seconds: int,

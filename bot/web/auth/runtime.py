@@ -37,7 +37,7 @@ def auth_runtime(app: ASGIApp) -> AuthRuntime:
     runtime: AuthRuntime | None = getattr(state, "auth", None)
     if runtime is None:
         settings: Settings = state.settings
-        redis: aioredis.Redis | None = getattr(state, "redis", None)
+        redis: aioredis.Redis[str] | None = getattr(state, "redis", None)
         if redis is None:
             from bot.infra.redis import get_redis
 

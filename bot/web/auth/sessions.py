@@ -40,7 +40,9 @@ def _key(token: str) -> str:
 class SessionStore:
     """Opens, reads (touching the idle clock), and ends sessions."""
 
-    def __init__(self, redis: aioredis.Redis, *, idle_seconds: int, absolute_seconds: int) -> None:
+    def __init__(
+        self, redis: aioredis.Redis[str], *, idle_seconds: int, absolute_seconds: int
+    ) -> None:
         self._redis = redis
         self.idle_seconds = idle_seconds
         self.absolute_seconds = absolute_seconds
