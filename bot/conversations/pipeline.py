@@ -12,9 +12,11 @@ import re
 
 import redis.asyncio as aioredis
 
+from bot.console.gate import ConsoleGate
 from bot.content.service import ContentError, fact
 from bot.conversations.messages import InboundMessage, Location, OutboundReply, ReplyButton
 from bot.conversations.rasa_client import RasaClient, RasaUnavailable
+from bot.live import LiveBus
 from bot.places.nearest import nearest_ward
 from bot.residents.service import check_conversation_id
 from bot.settings import Settings
@@ -92,10 +94,19 @@ def location_wrong_reply() -> OutboundReply:
 class ConversationPipeline:
     """Turns one inbound message into the bot's replies; safe to call twice for one message."""
 
-    def __init__(self, *, settings: Settings, rasa: RasaClient, redis: aioredis.Redis) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        rasa: RasaClient,
+        redis: aioredis.Redis,
+        live: LiveBus | None = None,
+    ) -> None:
         self._settings = settings
         self._rasa = rasa
         self._redis = redis
+        # Who owns the conversation is asked before Rasa; every turn goes to the transcript.
+        self.console = ConsoleGate(live=live or LiveBus(), redis=redis)
 
     async def handle(self, message: InboundMessage) -> list[OutboundReply]:
         """Returns the replies to a message; a repeated platform message id gets the same ones."""
@@ -130,6 +141,12 @@ class ConversationPipeline:
             return [text_only_reply() if message.attachments else empty_message_reply()]
         if len(text) > self._settings.max_message_chars:
             return [too_long_reply(self._settings.max_message_chars)]
-        return await self._rasa.send(
+        held = await self.console.before_rasa(conversation_id=message.conversation_id, text=text)
+        if held is not None:  # in the queue or with staff: the bot stays quiet
+            return held
+        replies = await self._rasa.send(
             conversation_id=message.conversation_id, text=text, metadata=message.metadata
+        )
+        return await self.console.after_rasa(
+            conversation_id=message.conversation_id, replies=replies
         )

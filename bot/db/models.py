@@ -4,7 +4,7 @@ from bot.audit.models import AuditEvent
 from bot.consents.models import Consent
 from bot.db.base import Base
 from bot.delivery.models import ChannelIncident, ChannelToken
-from bot.handoff.models import HandoffRequest
+from bot.handoff.models import ConversationMessage, HandoffRequest
 from bot.outbox.models import OutboxMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.residents.models import Resident
@@ -17,6 +17,7 @@ __all__ = [
     "ChannelIncident",
     "ChannelToken",
     "Consent",
+    "ConversationMessage",
     "HandoffRequest",
     "HealthDeclaration",
     "OutboxMessage",

@@ -5,7 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.handoff.models import HandoffReason, HandoffRequest, HandoffStatus
+from bot.handoff.models import (
+    ConversationMessage,
+    HandoffReason,
+    HandoffRequest,
+    HandoffStatus,
+)
 from bot.privacy.service import register_describer
 from bot.residents.models import Resident
 from bot.residents.service import get_or_create_resident
@@ -51,4 +56,12 @@ def _describe_handoffs(session: Session, resident: Resident) -> list[str]:
             select(HandoffRequest.id).where(HandoffRequest.resident_id == resident.id)
         ).all()
     )
-    return [f"{count} lần đề nghị gặp nhân viên tổng đài."] if count else []
+    lines = [f"{count} lần đề nghị gặp nhân viên tổng đài."] if count else []
+    messages = len(
+        session.scalars(
+            select(ConversationMessage.id).where(ConversationMessage.resident_id == resident.id)
+        ).all()
+    )
+    if messages:
+        lines.append(f"Nội dung {messages} tin nhắn trao đổi với tổng đài (tự động và nhân viên).")
+    return lines
