@@ -44,6 +44,24 @@ class RasaClient:
             raise RasaUnavailable(type(exc).__name__) from exc
         return _merge_replies(payload if isinstance(payload, list) else [])
 
+    async def reset_dialogue(self, *, conversation_id: str) -> None:
+        """Starts the dialogue afresh (no form, no slots, no pending action) after a hand-back.
+
+        A `restart` event clears the tracker's state, so the resident's next message opens a
+        new session in Rasa; raises RasaUnavailable when the HTTP API does not take it.
+        """
+        token = self._settings.rasa_token.get_secret_value()
+        try:
+            response = await self._client.post(
+                f"/conversations/{conversation_id}/tracker/events",
+                params={"token": token, "include_events": "NONE"},
+                json=[{"event": "restart"}],
+                timeout=10,
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
+
     async def status(self) -> dict[str, Any]:
         """Returns Rasa's /status (needs the API token); raises RasaUnavailable."""
         token = self._settings.rasa_token.get_secret_value()

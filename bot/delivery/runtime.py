@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
 from bot.conversations.pipeline import ConversationPipeline
-from bot.delivery.queue import JobQueue
+from bot.delivery.queue import Job, JobQueue
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.worker import DeliveryWorker
+from bot.live import LiveBus
 from bot.settings import Settings
 from connectors.base import Channel
 
@@ -28,9 +29,15 @@ class Delivery:
     task: asyncio.Task[None] | None = None
 
 
-async def build_channels(settings: Settings, redis: aioredis.Redis) -> dict[str, Channel]:
-    """The connectors whose credentials are set."""
+async def build_channels(
+    settings: Settings, redis: aioredis.Redis, live: LiveBus | None = None
+) -> dict[str, Channel]:
+    """The connectors whose credentials are set (and the web chat, given the live bus)."""
     channels: dict[str, Channel] = {}
+    if live is not None:
+        from bot.web.chat_channel import WebChatChannel
+
+        channels["web"] = WebChatChannel(live=live)
     if settings.telegram_enabled:
         from connectors.telegram.channel import TelegramChannel
 
@@ -63,12 +70,16 @@ async def delivery(
     pipeline: ConversationPipeline,
     run_worker: bool,
     channels: dict[str, Channel] | None = None,
+    live: LiveBus | None = None,
+    on_delivered: Callable[[Job, str], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Delivery]:
     """The queue, the connectors and (when asked) a running worker, closed on exit."""
     queue = JobQueue(redis, stream=settings.jobs_stream)
     await queue.ensure_group()
     result = Delivery(queue=queue)
-    result.channels = channels if channels is not None else await build_channels(settings, redis)
+    result.channels = (
+        channels if channels is not None else await build_channels(settings, redis, live)
+    )
     if run_worker:
         result.worker = DeliveryWorker(
             settings=settings,
@@ -76,6 +87,7 @@ async def delivery(
             pipeline=pipeline,
             channels=result.channels,
             limiters=build_limiters(settings, redis),
+            on_delivered=on_delivered,
         )
         result.task = asyncio.create_task(result.worker.run(), name="delivery-worker")
     try:

@@ -14,7 +14,7 @@ import logging
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.conversations.messages import OutboundReply
@@ -78,6 +78,7 @@ class DeliveryWorker:
         channels: Mapping[str, Channel],
         limiters: Mapping[str, RateLimiter],
         sleep: Callable[[float], Any] = asyncio.sleep,
+        on_delivered: Callable[[Job, str], Awaitable[None]] | None = None,
     ) -> None:
         self._settings = settings
         self._queue = queue
@@ -85,6 +86,9 @@ class DeliveryWorker:
         self._channels = channels
         self._limiters = limiters
         self._sleep = sleep
+        # Told how each reply ended ("sent", "outside_window", "unreachable", "rejected",
+        # "failed"): the console shows a staff message's delivery state in the thread.
+        self._on_delivered = on_delivered
         self.consumer = f"worker-{uuid.uuid4().hex[:8]}"
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._conversation_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -186,7 +190,12 @@ class DeliveryWorker:
                 continue
             outcome = await self._deliver(entry_id, job, channel, reply)
             await self._queue.redis.set(progress_key, index + 1, ex=PROGRESS_TTL_SECONDS)
-            if outcome == "stop":  # the resident cannot be reached: skip the rest
+            if self._on_delivered is not None:
+                try:
+                    await self._on_delivered(job, outcome)
+                except Exception:  # the reply is out; a failed bookkeeping must not resend it
+                    logger.exception("delivery hook failed on %s", job.channel)
+            if outcome in ("outside_window", "unreachable"):  # cannot be reached: skip the rest
                 break
         await self._queue.redis.delete(progress_key)
 
@@ -198,7 +207,8 @@ class DeliveryWorker:
     async def _deliver(
         self, entry_id: str, job: Job, channel: Channel, reply: OutboundReply
     ) -> str:
-        """Sends one reply with retries; returns "sent", "skipped" or "stop"."""
+        """Sends one reply with retries; returns "sent", "outside_window", "unreachable",
+        "rejected" or "failed"."""
         limiter = self._limiters.get(job.channel)
         attempts = self._settings.delivery_max_attempts
         last: DeliveryError | None = None
@@ -239,7 +249,7 @@ class DeliveryWorker:
                     detail=exc.reason,
                     unreachable=unreachable,
                 )
-                return "stop"
+                return "unreachable" if unreachable else "outside_window"
             except Rejected as exc:
                 logger.error("%s rejected a reply (%s): %s", job.channel, exc.code, exc.reason)
                 await asyncio.to_thread(
@@ -250,7 +260,7 @@ class DeliveryWorker:
                     code=exc.code,
                     detail=exc.reason,
                 )
-                return "skipped"
+                return "rejected"
             if attempt < attempts:
                 await self._sleep(delay)
                 await self._queue.keep_alive(self.consumer, entry_id)
@@ -263,4 +273,4 @@ class DeliveryWorker:
             code=last.code if last else None,
             detail=last.reason if last else "",
         )
-        return "skipped"
+        return "failed"
