@@ -13,14 +13,18 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.console.sender import delivery_recorder
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
 from bot.delivery.runtime import delivery
 from bot.infra.redis import get_redis
+from bot.live import LiveBus
 from bot.logging import configure_logging
 from bot.outbox.worker import run_worker
 from bot.settings import Settings, get_settings
 from bot.web import chat, health
+
+# from bot.web.console import routes as console_routes
 from connectors.telegram import webhook as telegram_webhook
 from connectors.zalo import webhook as zalo_webhook
 
@@ -70,8 +74,10 @@ def create_app(
         assert settings is not None
         app_redis = redis or get_redis()
         app.state.rasa = rasa or RasaClient(settings)
+        # Live page updates: through Redis pub/sub when Redis is configured, else in process.
+        app.state.live = LiveBus(app_redis if settings.redis_url else None)
         app.state.pipeline = ConversationPipeline(
-            settings=settings, rasa=app.state.rasa, redis=app_redis
+            settings=settings, rasa=app.state.rasa, redis=app_redis, live=app.state.live
         )
         # Team notifications (outbox) and residents' replies (delivery queue) have a worker each.
         stop = asyncio.Event()
@@ -86,6 +92,8 @@ def create_app(
                 redis=app_redis,
                 pipeline=app.state.pipeline,
                 run_worker=settings.worker_in_process,
+                live=app.state.live,
+                on_delivered=delivery_recorder(app.state.live),
             ) as channels:
                 app.state.queue = channels.queue
                 app.state.channels = channels.channels
@@ -94,6 +102,7 @@ def create_app(
             stop.set()
             if outbox_worker is not None:
                 await outbox_worker
+        await app.state.live.aclose()
         await app.state.rasa.aclose()
 
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)
@@ -106,6 +115,7 @@ def create_app(
     )
     app.include_router(health.router)
     app.include_router(chat.router)
+    # app.include_router(console_routes.router)
     app.include_router(telegram_webhook.router)
     app.include_router(zalo_webhook.router)
     return app

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +13,10 @@ from fastapi import APIRouter, Cookie, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from sse_starlette import EventSourceResponse
 
 from bot.conversations.messages import InboundMessage
+from bot.web.chat_channel import chat_topic
 from bot.web.deps import PipelineDep
 
 router = APIRouter(tags=["web chat"])
@@ -93,3 +97,27 @@ async def post_message(
             for r in replies
         ]
     )
+
+
+@router.get("/api/chat/events")
+async def chat_events(
+    request: Request, hotline_chat: Annotated[str | None, Cookie()] = None
+) -> Response:
+    """Server-sent events for this browser's conversation: messages from hotline staff."""
+    if hotline_chat is None or not _COOKIE_VALUE.match(hotline_chat):
+        return Response(status_code=204)  # no conversation yet: EventSource stops retrying
+    subscription = await request.app.state.live.subscribe(chat_topic(f"web:{hotline_chat}"))
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        try:
+            yield {"event": "ready", "data": "{}"}
+            while True:
+                event = await subscription.get(timeout=15)
+                if event is None:
+                    yield {"event": "ping", "data": "{}"}
+                else:
+                    yield {"event": "message", "data": json.dumps(event, ensure_ascii=False)}
+        finally:
+            subscription.close()
+
+    return EventSourceResponse(stream(), headers={"Cache-Control": "no-store"})

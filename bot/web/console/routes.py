@@ -1,0 +1,398 @@
+"""Console pages: thin handlers over bot/console services; the edge commits, then publishes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sse_starlette import EventSourceResponse
+
+from bot.console.content import canned_replies
+from bot.console.context import change_request_status, open_aid_request, resident_context
+from bot.console.gate import CONSOLE_TOPIC, console_event
+from bot.console.sender import send_staff_reply
+from bot.console.service import (
+    OUTCOME_LABELS,
+    REASON_LABELS,
+    TAB_LABELS,
+    Actor,
+    ConsoleError,
+    Tab,
+    add_note,
+    claim,
+    hand_back,
+    list_queue,
+    queue_counts,
+    release,
+    staff_reply,
+    transfer,
+    view_conversation,
+)
+from bot.content.service import ContentError
+from bot.conversations.rasa_client import RasaUnavailable
+from bot.db.base import utcnow
+from bot.handoff.models import HandoffOutcome, HandoffRequest
+from bot.requests.validation import NEED_LABELS, VULNERABLE_LABELS
+from bot.users.models import Role, User
+from bot.web.auth.deps import AccessDenied
+from bot.web.console.deps import ConsoleActor, StreamingActor, actor_for
+from bot.web.deps import SessionDep
+from bot.web.templating import templates
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/console", tags=["console"])
+
+PING_SECONDS = 15
+DENIED = "Cuộc trò chuyện này không thuộc phường/xã của tổ bạn."
+STAFF_ONLY = "Chỉ nhân viên tổng đài mới làm được việc này."
+DELIVERY_LABELS = {
+    "pending": "đang gửi",
+    "sent": "đã gửi",
+    "failed": "gửi không được",
+    "outside_window": "ngoài thời hạn trả lời của Zalo",
+    "unreachable": "người dân đã chặn hoặc rời kênh",
+}
+
+
+def _tab(value: str | None) -> Tab:
+    try:
+        return Tab(value or Tab.WAITING)
+    except ValueError:
+        return Tab.WAITING
+
+
+def _queue_context(session: SessionDep, actor: Actor, tab: Tab) -> dict[str, Any]:
+    return {
+        "tab": tab,
+        "tabs": TAB_LABELS,
+        "counts": queue_counts(session=session, actor=actor),
+        "rows": list_queue(session=session, tab=tab, actor=actor),
+        "reasons": REASON_LABELS,
+        "outcomes": OUTCOME_LABELS,
+        "now": utcnow(),
+    }
+
+
+@router.get("", response_class=HTMLResponse)
+def queue_page(
+    request: Request, actor: ConsoleActor, session: SessionDep, tab: str | None = None
+) -> Response:
+    """The queue: Chờ / Của tôi / Đang mở / Đã đóng."""
+    context = _queue_context(session, actor, _tab(tab))
+    return templates.TemplateResponse(
+        request, "console/queue.html", {"title": "Hàng chờ tổng đài", **context}
+    )
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue_fragment(
+    request: Request, actor: ConsoleActor, session: SessionDep, tab: str | None = None
+) -> Response:
+    """The list of one tab, re-fetched by the page on each live event."""
+    context = _queue_context(session, actor, _tab(tab))
+    return templates.TemplateResponse(request, "console/_queue.html", context)
+
+
+@router.get("/events")
+async def events(request: Request, actor: StreamingActor) -> EventSourceResponse:
+    """Server-sent events of the queue (ids and labels only); a ping every 15 s."""
+    live = request.app.state.live
+    subscription = await live.subscribe(CONSOLE_TOPIC)
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        try:
+            yield {"event": "ready", "data": "{}"}
+            while True:
+                event = await subscription.get(timeout=PING_SECONDS)
+                if event is None:
+                    yield {"event": "ping", "data": "{}"}
+                else:
+                    yield {"event": str(event.get("type", "change")), "data": json.dumps(event)}
+        finally:
+            subscription.close()
+
+    return EventSourceResponse(stream(), headers={"Cache-Control": "no-store"})
+
+
+def _staff(session: SessionDep, actor: Actor) -> list[tuple[int, str]]:
+    from sqlalchemy import select
+
+    users = session.scalars(
+        select(User)
+        .where(User.role.in_([Role.ADMIN, Role.STAFF]), User.disabled.is_(False))
+        .order_by(User.display_name)
+    )
+    return [(u.id, u.display_name) for u in users if u.id != actor.id]
+
+
+def _conversation_page(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    handoff_id: int,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    try:
+        handoff, thread = view_conversation(session=session, handoff_id=handoff_id, actor=actor)
+    except PermissionError as exc:
+        raise AccessDenied(DENIED) from exc
+    except ConsoleError as exc:
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"title": "Không tìm thấy", "message": str(exc)},
+            status_code=404,
+        )
+    try:
+        canned = canned_replies()
+    except ContentError:
+        logger.exception("canned_replies.yml is unusable")
+        canned = []
+    context = {
+        "title": "Cuộc trò chuyện",
+        "handoff": handoff,
+        "thread": thread,
+        "resident": resident_context(session=session, handoff=handoff, actor=actor),
+        "actor": actor,
+        "staff": _staff(session, actor) if actor.role != Role.TEAM else [],
+        "canned": canned,
+        "reasons": REASON_LABELS,
+        "outcomes": OUTCOME_LABELS,
+        "delivery_labels": DELIVERY_LABELS,
+        "needs": NEED_LABELS,
+        "vulnerable": VULNERABLE_LABELS,
+        "error": error,
+        "now": utcnow(),
+    }
+    session.commit()  # the view's audit line
+    return templates.TemplateResponse(
+        request, "console/conversation.html", context, status_code=status_code
+    )
+
+
+@router.get("/c/{handoff_id}", response_class=HTMLResponse)
+def conversation_page(
+    request: Request, handoff_id: int, actor: ConsoleActor, session: SessionDep
+) -> Response:
+    """One conversation: the thread, the resident's context and the actions."""
+    return _conversation_page(request, session, actor, handoff_id)
+
+
+@router.get("/c/{handoff_id}/thread", response_class=HTMLResponse)
+def thread_fragment(
+    request: Request, handoff_id: int, actor: ConsoleActor, session: SessionDep
+) -> Response:
+    """The thread alone, re-fetched by the page on a live event about this conversation."""
+    try:
+        handoff, thread = view_conversation(session=session, handoff_id=handoff_id, actor=actor)
+    except PermissionError as exc:
+        raise AccessDenied(DENIED) from exc
+    except ConsoleError as exc:
+        return HTMLResponse(str(exc), status_code=404)
+    session.commit()
+    return templates.TemplateResponse(
+        request,
+        "console/_thread.html",
+        {"handoff": handoff, "thread": thread, "delivery_labels": DELIVERY_LABELS},
+    )
+
+
+async def _after(request: Request, kind: str, handoff: HandoffRequest) -> RedirectResponse:
+    await request.app.state.live.publish(CONSOLE_TOPIC, console_event(kind, handoff))
+    return RedirectResponse(f"/console/c/{handoff.id}", status_code=303)
+
+
+def _failed(
+    request: Request, session: SessionDep, actor: Actor, handoff_id: int, exc: Exception
+) -> Response:
+    session.rollback()
+    if isinstance(exc, PermissionError):
+        raise AccessDenied(STAFF_ONLY if actor.wards is None else DENIED) from exc
+    return _conversation_page(request, session, actor, handoff_id, error=str(exc), status_code=409)
+
+
+@router.post("/c/{handoff_id}/claim")
+async def claim_action(
+    request: Request, handoff_id: int, actor: ConsoleActor, session: SessionDep
+) -> Response:
+    try:
+        handoff = claim(session=session, handoff_id=handoff_id, actor=actor)
+    except (ConsoleError, PermissionError) as exc:
+        return _failed(request, session, actor, handoff_id, exc)
+    session.commit()
+    return await _after(request, "claimed", handoff)
+
+
+@router.post("/c/{handoff_id}/release")
+async def release_action(
+    request: Request, handoff_id: int, actor: ConsoleActor, session: SessionDep
+) -> Response:
+    try:
+        handoff = release(session=session, handoff_id=handoff_id, actor=actor)
+    except (ConsoleError, PermissionError) as exc:
+        return _failed(request, session, actor, handoff_id, exc)
+    session.commit()
+    return await _after(request, "released", handoff)
+
+
+@router.post("/c/{handoff_id}/transfer")
+async def transfer_action(
+    request: Request,
+    handoff_id: int,
+    actor: ConsoleActor,
+    session: SessionDep,
+    to_user_id: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        colleague = session.get(User, int(to_user_id)) if to_user_id.isdigit() else None
+        if colleague is None or colleague.disabled:
+            raise ConsoleError("Bạn hãy chọn một đồng nghiệp để chuyển.")
+        handoff = transfer(
+            session=session, handoff_id=handoff_id, actor=actor, to=actor_for(colleague)
+        )
+    except (ConsoleError, PermissionError) as exc:
+        return _failed(request, session, actor, handoff_id, exc)
+    session.commit()
+    return await _after(request, "transferred", handoff)
+
+
+@router.post("/c/{handoff_id}/reply")
+async def reply_action(
+    request: Request,
+    handoff_id: int,
+    actor: ConsoleActor,
+    session: SessionDep,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    """Sends a staff message to the resident's own channel."""
+    try:
+        handoff, message = staff_reply(
+            session=session, handoff_id=handoff_id, actor=actor, text=text
+        )
+    except (ConsoleError, PermissionError) as exc:
+        return _failed(request, session, actor, handoff_id, exc)
+    conversation_id = handoff.resident.conversation_id
+    session.commit()
+    await send_staff_reply(
+        queue=request.app.state.queue,
+        conversation_id=conversation_id,
+        handoff_id=handoff.id,
+        message_id=message.id,
+        text=message.text,
+    )
+    return await _after(request, "reply", handoff)
+
+
+@router.post("/c/{handoff_id}/note")
+async def note_action(
+    request: Request,
+    handoff_id: int,
+    actor: ConsoleActor,
+    session: SessionDep,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    """Adds a private note (staff only, never sent)."""
+    try:
+        add_note(session=session, handoff_id=handoff_id, actor=actor, text=text)
+    except (ConsoleError, PermissionError) as exc:
+        return _failed(request, session, actor, handoff_id, exc)
+    session.commit()
+    return RedirectResponse(f"/console/c/{handoff_id}", status_code=303)
+
+
+@router.post("/c/{handoff_id}/hand-back")
+async def hand_back_action(
+    request: Request,
+    handoff_id: int,
+    actor: ConsoleActor,
+    session: SessionDep,
+    outcome: Annotated[str, Form()] = "",
+) -> Response:
+    """Gives the conversation back to the bot with an outcome; the resident is told."""
+    try:
+        try:
+            chosen = HandoffOutcome(outcome)
+        except ValueError as exc:
+            raise ConsoleError("Bạn hãy chọn kết quả của cuộc trò chuyện.") from exc
+        handoff, notice = hand_back(
+            session=session, handoff_id=handoff_id, actor=actor, outcome=chosen
+        )
+    except (ConsoleError, PermissionError) as exc:
+        return _failed(request, session, actor, handoff_id, exc)
+    conversation_id = handoff.resident.conversation_id
+    session.commit()
+    try:  # no stale form, no pending action: the next message starts a fresh dialogue
+        await request.app.state.rasa.reset_dialogue(conversation_id=conversation_id)
+    except RasaUnavailable as exc:
+        logger.warning("could not reset the dialogue after a hand-back: %s", exc)
+    await send_staff_reply(
+        queue=request.app.state.queue,
+        conversation_id=conversation_id,
+        handoff_id=handoff.id,
+        message_id=None,
+        text=notice.text,
+        staff=False,
+    )
+    return await _after(request, "closed", handoff)
+
+
+@router.post("/c/{handoff_id}/aid-request")
+async def aid_request_action(
+    request: Request,
+    handoff_id: int,
+    actor: ConsoleActor,
+    session: SessionDep,
+    needs: Annotated[list[str] | None, Form()] = None,
+    vulnerable: Annotated[list[str] | None, Form()] = None,
+    description: Annotated[str, Form(max_length=5000)] = "",
+    household_size: Annotated[str, Form()] = "",
+    ward_code: Annotated[str, Form(max_length=16)] = "",
+    address_detail: Annotated[str, Form(max_length=2000)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Opens an aid request for the resident (the chat form's service)."""
+    try:
+        if not household_size.isdigit() or not 1 <= int(household_size) <= 50:
+            raise ConsoleError("Số người trong hộ phải từ 1 đến 50.")
+        open_aid_request(
+            session=session,
+            handoff_id=handoff_id,
+            actor=actor,
+            needs=needs or [],
+            description=description,
+            household_size=int(household_size),
+            vulnerable=vulnerable or [],
+            ward_code=ward_code,
+            address_detail=address_detail,
+            phone=phone,
+        )
+    except (ConsoleError, PermissionError) as exc:
+        return _failed(request, session, actor, handoff_id, exc)
+    session.commit()
+    return RedirectResponse(f"/console/c/{handoff_id}", status_code=303)
+
+
+@router.post("/c/{handoff_id}/request-status")
+async def request_status_action(
+    request: Request,
+    handoff_id: int,
+    actor: ConsoleActor,
+    session: SessionDep,
+    code: Annotated[str, Form(max_length=16)] = "",
+    status: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """Moves one of the resident's aid requests along its workflow."""
+    try:
+        change_request_status(
+            session=session, handoff_id=handoff_id, actor=actor, code=code, status=status
+        )
+    except (ConsoleError, PermissionError) as exc:
+        return _failed(request, session, actor, handoff_id, exc)
+    session.commit()
+    return RedirectResponse(f"/console/c/{handoff_id}", status_code=303)
