@@ -7,7 +7,7 @@ import uuid
 import pytest
 import yaml
 
-from tests.e2e.conftest import LiveStack, handoffs, say
+from tests.e2e.conftest import LiveStack, hand_back_all, handoffs, say
 
 pytestmark = pytest.mark.e2e
 
@@ -138,6 +138,7 @@ def test_resident_sees_and_deletes_their_data(live_stack: LiveStack) -> None:
     with live_stack.chat() as client:
         say(client, "tôi muốn gặp nhân viên")
         cid = conversation_id(client)
+        hand_back_all(live_stack, cid)  # staff answered; the bot has the conversation again
         seen = say(client, "cho tôi xem thông tin của tôi")
         assert "đề nghị gặp nhân viên" in seen[0]["text"]
         ask = say(client, "xóa thông tin của tôi đi")
