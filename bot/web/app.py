@@ -23,8 +23,8 @@ from bot.logging import configure_logging
 from bot.outbox.worker import run_worker
 from bot.settings import Settings, get_settings
 from bot.web import chat, health
-
-# from bot.web.console import routes as console_routes
+from bot.web.auth.setup import install_auth
+from bot.web.console import routes as console_routes
 from connectors.telegram import webhook as telegram_webhook
 from connectors.zalo import webhook as zalo_webhook
 
@@ -73,6 +73,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert settings is not None
         app_redis = redis or get_redis()
+        app.state.redis = app_redis
         app.state.rasa = rasa or RasaClient(settings)
         # Live page updates: through Redis pub/sub when Redis is configured, else in process.
         app.state.live = LiveBus(app_redis if settings.redis_url else None)
@@ -108,6 +109,7 @@ def create_app(
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)
     app.state.settings = settings
 
+    install_auth(app, settings)  # staff sessions, CSRF, security headers, /login
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
 
     app.mount(
@@ -115,7 +117,7 @@ def create_app(
     )
     app.include_router(health.router)
     app.include_router(chat.router)
-    # app.include_router(console_routes.router)
+    app.include_router(console_routes.router)
     app.include_router(telegram_webhook.router)
     app.include_router(zalo_webhook.router)
     return app

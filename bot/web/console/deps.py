@@ -9,19 +9,15 @@ from fastapi import Depends, Request
 from bot.console.service import Actor
 from bot.db.session import session_scope
 from bot.users.models import Role, User
-from bot.web.auth.deps import AccessDenied, TeamUser, current_session
+from bot.users.service import ward_scope
+from bot.web.auth.deps import AccessDenied, LoginRequired, TeamUser, current_session
 
 CONSOLE_ROLES = (Role.ADMIN, Role.STAFF, Role.TEAM)
 
 
 def actor_for(user: User) -> Actor:
     """Staff and admins see every conversation; a team member only their teams' wards."""
-    wards = (
-        None
-        if user.role in (Role.ADMIN, Role.STAFF)
-        else frozenset(w.ward_code for team in user.teams for w in team.wards)
-    )
-    return Actor(id=user.id, name=user.display_name, role=user.role, wards=wards)
+    return Actor(id=user.id, name=user.display_name, role=user.role, wards=ward_scope(user))
 
 
 def console_actor(user: TeamUser) -> Actor:
@@ -35,8 +31,6 @@ def streaming_actor(request: Request) -> Actor:
     with session_scope() as session:
         user = session.get(User, auth.user_id)
         if user is None or user.disabled or user.session_version != auth.version:
-            from bot.web.auth.deps import LoginRequired
-
             raise LoginRequired
         if user.role not in CONSOLE_ROLES or user.must_change_password:
             raise AccessDenied()

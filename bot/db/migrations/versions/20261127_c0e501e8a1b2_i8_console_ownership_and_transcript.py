@@ -1,7 +1,7 @@
 """i8-console: conversation ownership, figures and the transcript
 
 Revision ID: c0e501e8a1b2
-Revises: 3eaf561ad8b9
+Revises: a8e1f04c2b6d
 Create Date: 2026-11-27 12:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c0e501e8a1b2"
-down_revision: str | None = "3eaf561ad8b9"
+down_revision: str | None = "a8e1f04c2b6d"  # i8-auth (users); main: 3eaf561ad8b9
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
