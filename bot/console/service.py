@@ -496,7 +496,7 @@ def figures(handoff: HandoffRequest) -> dict[str, float | str | None]:
     """Per conversation, for the dashboard: queued → first staff reply, handling time, outcome."""
 
     def seconds(start: datetime | None, end: datetime | None) -> float | None:
-        return (end - start).total_seconds() if start and end else None
+        return (as_utc(end) - as_utc(start)).total_seconds() if start and end else None
 
     return {
         "first_reply_seconds": seconds(handoff.created_at, handoff.first_reply_at),
@@ -515,17 +515,24 @@ def list_figures(*, session: Session, since: datetime) -> list[dict[str, float |
     return [{"handoff_id": h.id, "reason": h.reason, **figures(h)} for h in rows]
 
 
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    from datetime import UTC
+
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def waiting_minutes(handoff: HandoffRequest, now: datetime | None = None) -> int:
+    """Minutes since the conversation was queued."""
+    return max(0, int(((now or utcnow()) - as_utc(handoff.created_at)).total_seconds() // 60))
+
+
 def reply_window_warning(*, resident: Resident, now: datetime | None = None) -> str | None:
     """A warning for staff when the resident's platform will soon refuse (or refuses) replies."""
     if resident.channel != "zalo":
         return None
     now = now or utcnow()
-    last = resident.last_seen_at
-    if last.tzinfo is None:
-        from datetime import UTC
-
-        last = last.replace(tzinfo=UTC)
-    closes = last + ZALO_REPLY_WINDOW
+    closes = as_utc(resident.last_seen_at) + ZALO_REPLY_WINDOW
     if now >= closes:
         return (
             "Đã quá 48 giờ từ tin nhắn cuối của người dân: Zalo có thể không chuyển tin trả lời. "

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,6 +25,7 @@ from bot.console.service import (
     ConsoleError,
     Tab,
     add_note,
+    as_utc,
     claim,
     hand_back,
     list_queue,
@@ -31,6 +34,7 @@ from bot.console.service import (
     staff_reply,
     transfer,
     view_conversation,
+    waiting_minutes,
 )
 from bot.content.service import ContentError
 from bot.conversations.rasa_client import RasaUnavailable
@@ -47,6 +51,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/console", tags=["console"])
 
 PING_SECONDS = 15
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 DENIED = "Cuộc trò chuyện này không thuộc phường/xã của tổ bạn."
 STAFF_ONLY = "Chỉ nhân viên tổng đài mới làm được việc này."
 DELIVERY_LABELS = {
@@ -56,6 +61,15 @@ DELIVERY_LABELS = {
     "outside_window": "ngoài thời hạn trả lời của Zalo",
     "unreachable": "người dân đã chặn hoặc rời kênh",
 }
+
+
+def local_time(moment: datetime) -> str:
+    """A stored (UTC) time as staff read it: Vietnam's time, 14:05 27/11."""
+    return as_utc(moment).astimezone(VIETNAM).strftime("%H:%M %d/%m")
+
+
+# Helpers every console template may call.
+templates.env.globals.update(as_utc=as_utc, waiting_minutes=waiting_minutes, local_time=local_time)
 
 
 def _tab(value: str | None) -> Tab:
