@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sse_starlette import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
 
 from bot.console.content import canned_replies
 from bot.console.context import change_request_status, open_aid_request, resident_context
@@ -39,7 +40,7 @@ from bot.console.service import (
 from bot.content.service import ContentError
 from bot.conversations.rasa_client import RasaUnavailable
 from bot.db.base import utcnow
-from bot.handoff.models import HandoffOutcome, HandoffRequest
+from bot.handoff.models import HandoffOutcome
 from bot.requests.validation import NEED_LABELS, VULNERABLE_LABELS
 from bot.users.models import Role, User
 from bot.web.auth.deps import AccessDenied
@@ -48,6 +49,7 @@ from bot.web.deps import SessionDep
 from bot.web.templating import templates
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 router = APIRouter(prefix="/console", tags=["console"])
 
 PING_SECONDS = 15
@@ -97,9 +99,11 @@ def queue_page(
 ) -> Response:
     """The queue: Chờ / Của tôi / Đang mở / Đã đóng."""
     context = _queue_context(session, actor, _tab(tab))
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request, "console/queue.html", {"title": "Hàng chờ tổng đài", **context}
     )
+    session.commit()  # rendered inside the transaction: nothing holds SQLite's lock afterwards
+    return response
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -108,7 +112,9 @@ def queue_fragment(
 ) -> Response:
     """The list of one tab, re-fetched by the page on each live event."""
     context = _queue_context(session, actor, _tab(tab))
-    return templates.TemplateResponse(request, "console/_queue.html", context)
+    response = templates.TemplateResponse(request, "console/_queue.html", context)
+    session.commit()
+    return response
 
 
 @router.get("/events")
@@ -155,8 +161,10 @@ def _conversation_page(
     try:
         handoff, thread = view_conversation(session=session, handoff_id=handoff_id, actor=actor)
     except PermissionError as exc:
+        session.rollback()
         raise AccessDenied(DENIED) from exc
     except ConsoleError as exc:
+        session.rollback()
         return templates.TemplateResponse(
             request,
             "error.html",
@@ -184,10 +192,11 @@ def _conversation_page(
         "error": error,
         "now": utcnow(),
     }
-    session.commit()  # the view's audit line
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request, "console/conversation.html", context, status_code=status_code
     )
+    session.commit()  # the view's audit line
+    return response
 
 
 @router.get("/c/{handoff_id}", response_class=HTMLResponse)
@@ -206,29 +215,58 @@ def thread_fragment(
     try:
         handoff, thread = view_conversation(session=session, handoff_id=handoff_id, actor=actor)
     except PermissionError as exc:
+        session.rollback()
         raise AccessDenied(DENIED) from exc
     except ConsoleError as exc:
+        session.rollback()
         return HTMLResponse(str(exc), status_code=404)
-    session.commit()
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         "console/_thread.html",
         {"handoff": handoff, "thread": thread, "delivery_labels": DELIVERY_LABELS},
     )
+    session.commit()
+    return response
 
 
-async def _after(request: Request, kind: str, handoff: HandoffRequest) -> RedirectResponse:
-    await request.app.state.live.publish(CONSOLE_TOPIC, console_event(kind, handoff))
-    return RedirectResponse(f"/console/c/{handoff.id}", status_code=303)
+async def _after(request: Request, event: dict[str, object], handoff_id: int) -> RedirectResponse:
+    await request.app.state.live.publish(CONSOLE_TOPIC, event)
+    return RedirectResponse(f"/console/c/{handoff_id}", status_code=303)
 
 
-def _failed(
-    request: Request, session: SessionDep, actor: Actor, handoff_id: int, exc: Exception
-) -> Response:
-    session.rollback()
-    if isinstance(exc, PermissionError):
-        raise AccessDenied(STAFF_ONLY if actor.wards is None else DENIED) from exc
-    return _conversation_page(request, session, actor, handoff_id, error=str(exc), status_code=409)
+class _Failed(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+async def _run(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    handoff_id: int,
+    work: Callable[[], _T],
+) -> _T:
+    """Runs a console action and commits, in a worker thread: the database (SQLite waits for
+    its lock) never blocks the event loop. A refused action renders the page with the reason
+    (409) or raises 403; the caller publishes and redirects after the commit."""
+
+    def run() -> _T:
+        try:
+            result = work()
+            session.commit()
+            return result
+        except PermissionError as exc:
+            session.rollback()
+            raise AccessDenied(STAFF_ONLY if actor.wards is None else DENIED) from exc
+        except ConsoleError as exc:
+            session.rollback()
+            raise _Failed(
+                _conversation_page(
+                    request, session, actor, handoff_id, error=str(exc), status_code=409
+                )
+            ) from exc
+
+    return await run_in_threadpool(run)
 
 
 @router.post("/c/{handoff_id}/claim")
@@ -236,11 +274,18 @@ async def claim_action(
     request: Request, handoff_id: int, actor: ConsoleActor, session: SessionDep
 ) -> Response:
     try:
-        handoff = claim(session=session, handoff_id=handoff_id, actor=actor)
-    except (ConsoleError, PermissionError) as exc:
-        return _failed(request, session, actor, handoff_id, exc)
-    session.commit()
-    return await _after(request, "claimed", handoff)
+        event = await _run(
+            request,
+            session,
+            actor,
+            handoff_id,
+            lambda: console_event(
+                "claimed", claim(session=session, handoff_id=handoff_id, actor=actor)
+            ),
+        )
+    except _Failed as failed:
+        return failed.response
+    return await _after(request, event, handoff_id)
 
 
 @router.post("/c/{handoff_id}/release")
@@ -248,11 +293,18 @@ async def release_action(
     request: Request, handoff_id: int, actor: ConsoleActor, session: SessionDep
 ) -> Response:
     try:
-        handoff = release(session=session, handoff_id=handoff_id, actor=actor)
-    except (ConsoleError, PermissionError) as exc:
-        return _failed(request, session, actor, handoff_id, exc)
-    session.commit()
-    return await _after(request, "released", handoff)
+        event = await _run(
+            request,
+            session,
+            actor,
+            handoff_id,
+            lambda: console_event(
+                "released", release(session=session, handoff_id=handoff_id, actor=actor)
+            ),
+        )
+    except _Failed as failed:
+        return failed.response
+    return await _after(request, event, handoff_id)
 
 
 @router.post("/c/{handoff_id}/transfer")
@@ -263,17 +315,21 @@ async def transfer_action(
     session: SessionDep,
     to_user_id: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
+
+    def work() -> dict[str, object]:
         colleague = session.get(User, int(to_user_id)) if to_user_id.isdigit() else None
         if colleague is None or colleague.disabled:
             raise ConsoleError("Bạn hãy chọn một đồng nghiệp để chuyển.")
         handoff = transfer(
             session=session, handoff_id=handoff_id, actor=actor, to=actor_for(colleague)
         )
-    except (ConsoleError, PermissionError) as exc:
-        return _failed(request, session, actor, handoff_id, exc)
-    session.commit()
-    return await _after(request, "transferred", handoff)
+        return console_event("transferred", handoff)
+
+    try:
+        event = await _run(request, session, actor, handoff_id, work)
+    except _Failed as failed:
+        return failed.response
+    return await _after(request, event, handoff_id)
 
 
 @router.post("/c/{handoff_id}/reply")
@@ -285,22 +341,28 @@ async def reply_action(
     text: Annotated[str, Form()] = "",
 ) -> Response:
     """Sends a staff message to the resident's own channel."""
-    try:
+
+    def work() -> tuple[dict[str, object], str, int, str]:
         handoff, message = staff_reply(
             session=session, handoff_id=handoff_id, actor=actor, text=text
         )
-    except (ConsoleError, PermissionError) as exc:
-        return _failed(request, session, actor, handoff_id, exc)
-    conversation_id = handoff.resident.conversation_id
-    session.commit()
+        event = console_event("reply", handoff)
+        return event, handoff.resident.conversation_id, message.id, message.text
+
+    try:
+        event, conversation_id, message_id, clean = await _run(
+            request, session, actor, handoff_id, work
+        )
+    except _Failed as failed:
+        return failed.response
     await send_staff_reply(
         queue=request.app.state.queue,
         conversation_id=conversation_id,
-        handoff_id=handoff.id,
-        message_id=message.id,
-        text=message.text,
+        handoff_id=handoff_id,
+        message_id=message_id,
+        text=clean,
     )
-    return await _after(request, "reply", handoff)
+    return await _after(request, event, handoff_id)
 
 
 @router.post("/c/{handoff_id}/note")
@@ -313,10 +375,15 @@ async def note_action(
 ) -> Response:
     """Adds a private note (staff only, never sent)."""
     try:
-        add_note(session=session, handoff_id=handoff_id, actor=actor, text=text)
-    except (ConsoleError, PermissionError) as exc:
-        return _failed(request, session, actor, handoff_id, exc)
-    session.commit()
+        await _run(
+            request,
+            session,
+            actor,
+            handoff_id,
+            lambda: add_note(session=session, handoff_id=handoff_id, actor=actor, text=text).id,
+        )
+    except _Failed as failed:
+        return failed.response
     return RedirectResponse(f"/console/c/{handoff_id}", status_code=303)
 
 
@@ -329,7 +396,8 @@ async def hand_back_action(
     outcome: Annotated[str, Form()] = "",
 ) -> Response:
     """Gives the conversation back to the bot with an outcome; the resident is told."""
-    try:
+
+    def work() -> tuple[dict[str, object], str, str]:
         try:
             chosen = HandoffOutcome(outcome)
         except ValueError as exc:
@@ -337,10 +405,12 @@ async def hand_back_action(
         handoff, notice = hand_back(
             session=session, handoff_id=handoff_id, actor=actor, outcome=chosen
         )
-    except (ConsoleError, PermissionError) as exc:
-        return _failed(request, session, actor, handoff_id, exc)
-    conversation_id = handoff.resident.conversation_id
-    session.commit()
+        return console_event("closed", handoff), handoff.resident.conversation_id, notice.text
+
+    try:
+        event, conversation_id, notice_text = await _run(request, session, actor, handoff_id, work)
+    except _Failed as failed:
+        return failed.response
     try:  # no stale form, no pending action: the next message starts a fresh dialogue
         await request.app.state.rasa.reset_dialogue(conversation_id=conversation_id)
     except RasaUnavailable as exc:
@@ -348,12 +418,12 @@ async def hand_back_action(
     await send_staff_reply(
         queue=request.app.state.queue,
         conversation_id=conversation_id,
-        handoff_id=handoff.id,
+        handoff_id=handoff_id,
         message_id=None,
-        text=notice.text,
+        text=notice_text,
         staff=False,
     )
-    return await _after(request, "closed", handoff)
+    return await _after(request, event, handoff_id)
 
 
 @router.post("/c/{handoff_id}/aid-request")
@@ -371,10 +441,11 @@ async def aid_request_action(
     phone: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Opens an aid request for the resident (the chat form's service)."""
-    try:
+
+    def work() -> int:
         if not household_size.isdigit() or not 1 <= int(household_size) <= 50:
             raise ConsoleError("Số người trong hộ phải từ 1 đến 50.")
-        open_aid_request(
+        return open_aid_request(
             session=session,
             handoff_id=handoff_id,
             actor=actor,
@@ -385,10 +456,12 @@ async def aid_request_action(
             ward_code=ward_code,
             address_detail=address_detail,
             phone=phone,
-        )
-    except (ConsoleError, PermissionError) as exc:
-        return _failed(request, session, actor, handoff_id, exc)
-    session.commit()
+        ).id
+
+    try:
+        await _run(request, session, actor, handoff_id, work)
+    except _Failed as failed:
+        return failed.response
     return RedirectResponse(f"/console/c/{handoff_id}", status_code=303)
 
 
@@ -403,10 +476,17 @@ async def request_status_action(
 ) -> Response:
     """Moves one of the resident's aid requests along its workflow."""
     try:
-        change_request_status(
-            session=session, handoff_id=handoff_id, actor=actor, code=code, status=status
+        await _run(
+            request,
+            session,
+            actor,
+            handoff_id,
+            lambda: (
+                change_request_status(
+                    session=session, handoff_id=handoff_id, actor=actor, code=code, status=status
+                ).id
+            ),
         )
-    except (ConsoleError, PermissionError) as exc:
-        return _failed(request, session, actor, handoff_id, exc)
-    session.commit()
+    except _Failed as failed:
+        return failed.response
     return RedirectResponse(f"/console/c/{handoff_id}", status_code=303)

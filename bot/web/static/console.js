@@ -8,6 +8,8 @@
   const handoffId = root.dataset.handoff || null;
   let soundOn = sessionStorage.getItem("console-sound") === "1";
   let audio = null;
+  let submitting = false;
+  document.addEventListener("submit", () => { submitting = true; });
 
   function beep() {
     if (!soundOn) return;
@@ -77,8 +79,10 @@
     if (document.getElementById("queue")) refreshQueue();
     if (handoffId && String(event.handoff_id) === handoffId) {
       refreshThread();
-      if (["claimed", "released", "transferred", "closed"].includes(kind) && !document.activeElement.matches("textarea")) {
-        window.location.reload();
+      // Someone else changed who holds it: offer a reload (never reload under a form post).
+      if (["claimed", "released", "transferred", "closed"].includes(kind) && !submitting) {
+        const stale = document.getElementById("stale-notice");
+        if (stale) stale.hidden = false;
       }
     }
   }
