@@ -14,7 +14,10 @@ import typer
 from bot.settings import get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from bot.places.wards import Ward
+    from bot.users.models import User
 
 app = typer.Typer(help="Citizen help hotline operations.", no_args_is_help=True)
 handoffs_app = typer.Typer(help="Conversations waiting for a person.", no_args_is_help=True)
@@ -435,6 +438,40 @@ def users_create(
     _print_one_time_password(created, account.one_time_password)
 
 
+@users_app.command("update")
+def users_update(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str | None = typer.Option(None, help="New role: admin, staff or team."),
+    team: Annotated[
+        list[str] | None,
+        typer.Option("--team", help="Team slug (repeat): replaces the user's teams."),
+    ] = None,
+    name: str | None = typer.Option(None, help="New display name."),
+) -> None:
+    """Changes an account's role, teams or display name."""
+    from bot.db.session import session_scope
+    from bot.users.service import UserError, update_user
+
+    try:
+        with session_scope() as session:
+            user = _account(session, username)
+            update_user(
+                session=session,
+                user=user,
+                actor=_cli_actor(),
+                role=role,
+                team_slugs=team,
+                display_name=name,
+            )
+            summary = (
+                f"{user.username}: {user.role}, teams {','.join(t.slug for t in user.teams) or '-'}"
+            )
+    except UserError as exc:
+        typer.echo(f"Not changed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(summary)
+
+
 @users_app.command("create-first-admin")
 def users_create_first_admin(
     username: str = typer.Option("admin", help="Login name of the first admin."),
@@ -500,16 +537,12 @@ def _change_user(username: str, change: str) -> str | None:
         UserError,
         disable_user,
         enable_user,
-        get_user_by_username,
         reset_password,
     )
 
     try:
         with session_scope() as session:
-            user = get_user_by_username(session=session, username=username)
-            if user is None:
-                typer.echo(f"No account {username}.", err=True)
-                raise typer.Exit(1)
+            user = _account(session, username)
             actor = _cli_actor()
             if change == "disable":
                 disable_user(session=session, user=user, actor=actor)
@@ -521,6 +554,17 @@ def _change_user(username: str, change: str) -> str | None:
         typer.echo(f"Not changed: {exc}", err=True)
         raise typer.Exit(1) from None
     return None
+
+
+def _account(session: Session, username: str) -> User:
+    """The account of a username, or exit 1 saying there is none."""
+    from bot.users.service import get_user_by_username
+
+    user = get_user_by_username(session=session, username=username)
+    if user is None:
+        typer.echo(f"No account {username}.", err=True)
+        raise typer.Exit(1)
+    return user
 
 
 def _cli_actor() -> str:

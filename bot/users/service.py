@@ -162,6 +162,58 @@ def create_user(
     return NewAccount(user=user, one_time_password=password if generated else None)
 
 
+def update_user(
+    *,
+    session: Session,
+    user: User,
+    actor: str,
+    display_name: str | None = None,
+    role: Role | str | None = None,
+    team_slugs: Iterable[str] | None = None,
+) -> None:
+    """Changes a user's name, role or teams (None: unchanged); takes effect at their next request."""
+    changed: list[str] = []
+    if display_name is not None:
+        name = _clean_display_name(display_name, user.username)
+        if name != user.display_name:
+            user.display_name = name
+            changed.append("display_name")
+    new_role = Role(user.role)
+    if role is not None:
+        try:
+            new_role = Role(role)
+        except ValueError:
+            raise UserError("Vai trò phải là admin, staff hoặc team.") from None
+    teams = (
+        _teams_by_slug(session=session, slugs=team_slugs) if team_slugs is not None else user.teams
+    )
+    if new_role == Role.TEAM and not teams:
+        raise UserError("Thành viên tổ cần thuộc ít nhất một tổ.")
+    if (
+        user.role == Role.ADMIN
+        and new_role != Role.ADMIN
+        and not user.disabled
+        and _active_admins(session=session) <= 1
+    ):
+        raise UserError("Không thể đổi vai trò của quản trị viên cuối cùng.")
+    if new_role != user.role:
+        user.role = new_role
+        changed.append("role")
+    if team_slugs is not None and {t.id for t in teams} != {t.id for t in user.teams}:
+        user.teams = teams
+        changed.append("teams")
+    if changed:
+        record_audit(
+            session=session,
+            actor=actor,
+            action="user.updated",
+            entity="user",
+            entity_id=user.id,
+            detail={"changed": changed, "role": user.role, "teams": [t.slug for t in user.teams]},
+        )
+        session.flush()
+
+
 def _login_failed(*, session: Session, user_id: int | None, reason: str, **detail: object) -> None:
     """Audits a refused sign-in: the reason, never the username typed or the password."""
     record_audit(

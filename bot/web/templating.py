@@ -3,6 +3,7 @@ the CSRF token in every template's context."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,19 @@ def _auth_context(request: Request) -> dict[str, Any]:
     }
 
 
+# Vietnam keeps UTC+7 all year (no daylight saving): no time-zone database needed.
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+
+
+def vn_time(moment: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored (UTC) time as people in Vietnam read it; "—" when there is none."""
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(VIETNAM).strftime(fmt)
+
+
 templates = Jinja2Templates(
     env=jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -28,3 +42,4 @@ templates = Jinja2Templates(
     ),
     context_processors=[_auth_context],
 )
+templates.env.filters["vn_time"] = vn_time

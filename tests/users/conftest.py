@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import fakeredis
+import httpx
 import pytest
 import redis as sync_redis
 import redis.asyncio as aioredis
@@ -45,8 +47,29 @@ def app_settings(db_url: str) -> Settings:
     return web_settings(db_url)
 
 
+@contextmanager
+def running_app(settings: Settings, *, base_url: str = "http://testserver") -> Iterator[TestClient]:
+    """The app with its lifespan, and a client; its Redis is closed on the app's own loop."""
+    redis = web_redis()
+    with TestClient(create_app(settings, redis=redis), base_url=base_url) as client:
+        yield client
+        client.portal.call(redis.aclose)  # type: ignore[union-attr]
+
+
+@contextmanager
+def other_browser(client: TestClient) -> Iterator[TestClient]:
+    """The same client with an empty cookie jar for a while: a second person on the same app
+    (a second TestClient would run on another event loop than the app's Redis connections)."""
+    saved = httpx.Cookies(client.cookies)
+    client.cookies = httpx.Cookies()
+    try:
+        yield client
+    finally:
+        client.cookies = saved
+
+
 @pytest.fixture
 def web(session: Session, app_settings: Settings) -> Iterator[TestClient]:
     """A browser-like client of the app; the app's database sessions join the test's transaction."""
-    with TestClient(create_app(app_settings, redis=web_redis())) as client:
+    with running_app(app_settings) as client:
         yield client

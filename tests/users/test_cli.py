@@ -78,6 +78,10 @@ def test_create_list_disable_and_reset(cli_db: str) -> None:  # noqa: F811
     assert runner.invoke(app, ["users", "disable", "hoa.le"]).exit_code == 0
     assert _login("hoa.le", password) is LoginOutcome.DISABLED
     assert runner.invoke(app, ["users", "enable", "hoa.le"]).exit_code == 0
+    moved = runner.invoke(app, ["users", "update", "hoa.le", "--team", "hcm-sai-gon"])
+    assert moved.exit_code == 0 and "hoa.le: team, teams hcm-sai-gon" in moved.output
+    no_team = runner.invoke(app, ["users", "update", "hoa.le", "--role", "team", "--team", "nope"])
+    assert no_team.exit_code == 1 and "Không có tổ: nope" in no_team.output
 
     reset = runner.invoke(app, ["users", "reset-password", "HOA.LE"])
     assert reset.exit_code == 0, reset.output

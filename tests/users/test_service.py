@@ -191,3 +191,38 @@ def test_ward_scope_by_role(session: Session) -> None:
     assert not can_see_ward(member, HOAN_KIEM)
     assert not can_see_ward(member, None)
     assert can_see_ward(staff, None)
+
+
+def test_update_changes_role_teams_and_name_and_audits_what_changed(session: Session) -> None:
+    from bot.users.service import update_user
+
+    make_team(session, slug="t-upd-1", wards=[BEN_THANH])
+    make_team(session, slug="t-upd-2", wards=[SAI_GON])
+    user = make_user(session, role=Role.STAFF, username="doi")
+    update_user(session=session, user=user, actor="test", role="team", team_slugs=["t-upd-1"])
+    assert user.role == Role.TEAM and ward_scope(user) == frozenset({BEN_THANH})
+    update_user(
+        session=session, user=user, actor="test", team_slugs=["t-upd-2"], display_name=" Đổi  Tên "
+    )
+    assert ward_scope(user) == frozenset({SAI_GON}) and user.display_name == "Đổi Tên"
+    details = [e.detail["changed"] for e in _audit(session, "user.updated")]
+    assert details == [["role", "teams"], ["display_name", "teams"]]
+    update_user(session=session, user=user, actor="test", display_name="Đổi Tên")  # no change
+    assert len(_audit(session, "user.updated")) == 2
+    with pytest.raises(UserError, match="ít nhất một tổ"):
+        update_user(session=session, user=user, actor="test", team_slugs=[])
+    with pytest.raises(UserError, match="Vai trò"):
+        update_user(session=session, user=user, actor="test", role="boss")
+
+
+def test_the_last_admin_keeps_the_role(session: Session) -> None:
+    from bot.users.service import update_user
+
+    for other in [u for u in list_users(session=session) if u.role == Role.ADMIN]:
+        other.disabled = True
+    admin = make_user(session, role=Role.ADMIN)
+    with pytest.raises(UserError, match="quản trị viên cuối cùng"):
+        update_user(session=session, user=admin, actor="test", role="staff")
+    second = make_user(session, role=Role.ADMIN)
+    update_user(session=session, user=admin, actor="test", role="staff")
+    assert admin.role == Role.STAFF and second.role == Role.ADMIN

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from fastapi import APIRouter
@@ -16,6 +17,7 @@ from bot.users.service import disable_user, reset_password
 from bot.web.auth.deps import StaffUser
 from bot.web.auth.runtime import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from tests.requests.factories import make_team
+from tests.users.conftest import other_browser, running_app, web_settings
 from tests.users.factories import PASSWORD, csrf_of, login, login_token, make_user
 
 
@@ -42,13 +44,9 @@ def test_admin_signs_in_lands_on_admin_and_sees_name_and_role(
 
 
 def test_cookies_are_secure_when_the_public_address_is_https(session: Session, db_url: str) -> None:
-    from bot.web.app import create_app
-    from tests.users.conftest import web_redis, web_settings
-
     settings = web_settings(db_url, public_base_url="https://hotline.example.vn")
     make_user(session, username="secure.user")
-    app = create_app(settings, redis=web_redis())
-    with TestClient(app, base_url="https://testserver") as client:
+    with running_app(settings, base_url="https://testserver") as client:
         response = login(client, "secure.user")
         assert "; secure" in response.headers["set-cookie"].lower()
         assert "strict-transport-security" in response.headers
@@ -94,12 +92,9 @@ def test_lock_out_after_repeated_failures_for_real_and_unknown_users(
 
 
 def test_too_many_failures_from_one_address_are_throttled(session: Session, db_url: str) -> None:
-    from bot.web.app import create_app
-    from tests.users.conftest import web_redis, web_settings
-
     settings = web_settings(db_url, login_max_failures=50, login_ip_max_failures=4)
     make_user(session, username="ip.user")
-    with TestClient(create_app(settings, redis=web_redis())) as client:
+    with running_app(settings) as client:
         for attempt in range(3):
             assert login(client, f"someone{attempt}", "bad-password-x").status_code == 401
         assert login(client, "someone-else", "bad-password-x").status_code == 429
@@ -148,14 +143,9 @@ def test_a_forged_session_cookie_gets_the_login_page_not_an_error(
 
 
 def test_an_expired_session_gets_the_login_page(session: Session, db_url: str) -> None:
-    import time
-
-    from bot.web.app import create_app
-    from tests.users.conftest import web_redis, web_settings
-
     make_user(session, username="idle")
-    app = create_app(web_settings(db_url), redis=web_redis())
-    with TestClient(app) as client:
+    with running_app(web_settings(db_url)) as client:
+        app = client.app
         assert login(client, "idle").status_code == 303
         assert client.get("/account").status_code == 200
         app.state.auth.sessions.idle_seconds = 1  # the idle time-out, shortened for the test
@@ -165,14 +155,9 @@ def test_an_expired_session_gets_the_login_page(session: Session, db_url: str) -
 
 
 def test_absolute_time_out_ends_even_a_busy_session(session: Session, db_url: str) -> None:
-    import time
-
-    from bot.web.app import create_app
-    from tests.users.conftest import web_redis, web_settings
-
     make_user(session, username="busy")
-    app = create_app(web_settings(db_url), redis=web_redis())
-    with TestClient(app) as client:
+    with running_app(web_settings(db_url)) as client:
+        app = client.app
         assert login(client, "busy").status_code == 303
         app.state.auth.sessions.absolute_seconds = 1
         assert client.get("/account").status_code == 200
@@ -289,7 +274,7 @@ def test_a_password_reset_ends_sessions_and_forces_a_change(
     )
     assert done.status_code == 303
     assert web.get("/account").status_code == 200
-    with TestClient(web.app) as other:
+    with other_browser(web) as other:
         assert login(other, "forgot", "Mat-khau-rieng-01").status_code == 303
 
 
@@ -335,7 +320,7 @@ def test_admin_creates_disables_and_resets_accounts_in_the_page(
     assert refused.status_code == 400 and "đã có người dùng" in refused.text
     listing = web.get("/admin/users").text
     assert "mai.tran" in listing and "Chờ đổi mật khẩu" in listing
-    with TestClient(web.app) as other:
+    with other_browser(web) as other:
         assert login(other, "mai.tran", password).headers["location"] == "/account/password"
 
 
@@ -369,3 +354,69 @@ def test_api_callers_get_401_json_not_a_redirect(web: TestClient) -> None:
 def test_the_resident_chat_and_webhooks_need_no_staff_token(web: TestClient) -> None:
     response = web.post("/api/chat/messages", json={"text": "chào"})
     assert response.status_code == 200
+
+
+def test_an_unreachable_session_store_gets_a_clear_503_not_an_error(
+    session: Session, db_url: str
+) -> None:
+    import redis.asyncio as aioredis
+
+    from tests.e2e.conftest import free_port
+
+    make_user(session, username="noredis")
+    with running_app(web_settings(db_url)) as client:
+        token = login_token(client)
+        # Redis goes away while the app runs: the auth layer is rebuilt on the dead address.
+        down = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+        client.app.state.redis = down  # type: ignore[attr-defined]
+        del client.app.state.auth  # type: ignore[attr-defined]
+        response = client.post(
+            "/login", data={"username": "noredis", "password": PASSWORD, "csrf_token": token}
+        )
+        assert response.status_code == 503
+        assert "tạm gián đoạn" in response.text
+        client.cookies.set(SESSION_COOKIE, "x" * 43)
+        assert client.get("/account").status_code == 503
+        assert client.get("/api/anything").json()["detail"].startswith("Hệ thống đăng nhập")
+        client.portal.call(down.aclose)  # type: ignore[union-attr]
+
+
+def test_times_are_shown_in_vietnam_time() -> None:
+    from datetime import UTC, datetime
+
+    from bot.web.templating import vn_time
+
+    assert vn_time(datetime(2026, 11, 27, 20, 5, tzinfo=UTC)) == "28/11/2026 03:05"
+    assert vn_time(datetime(2026, 11, 27, 20, 5)) == "28/11/2026 03:05"
+    assert vn_time(None) == "—"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (
+            b"username=" + b"a" * 10_000 + b"&password=" + b"p" * 10_000,
+            "application/x-www-form-urlencoded",
+        ),
+        (bytes(range(256)) * 4, "application/x-www-form-urlencoded"),
+        (b"username=%ff%fe&password=%00%01", "application/x-www-form-urlencoded"),
+        (b'{"username": "a", "password": "b"}', "application/json"),
+        (bytes(range(256)), "multipart/form-data; boundary=xyz"),
+        (b"", "text/plain"),
+    ],
+)
+def test_junk_posted_to_the_login_form_gets_a_clear_answer(
+    web: TestClient, body: bytes, content_type: str
+) -> None:
+    token = login_token(web)
+    response = web.post(
+        "/login", content=body, headers={"content-type": content_type, "X-CSRF-Token": token}
+    )
+    assert response.status_code in (400, 401, 422), response.text
+    assert SESSION_COOKIE not in response.cookies
+
+
+def test_a_huge_username_and_password_are_refused_quickly(web: TestClient) -> None:
+    response = login(web, "u" * 10_000, "p" * 10_000)
+    assert response.status_code == 401
+    assert "không đúng" in response.text

@@ -6,16 +6,20 @@ Plain ASGI rather than `@app.middleware("http")`, for the reason given in bot/we
 
 from __future__ import annotations
 
+import logging
 import secrets
 from urllib.parse import parse_qsl
 
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.web.auth.responses import forbidden, login_required
+from bot.web.auth.responses import forbidden, login_required, unavailable
 from bot.web.auth.runtime import LOGIN_CSRF_COOKIE, SESSION_COOKIE, auth_runtime
+
+logger = logging.getLogger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # No CSRF token here, on purpose: webhooks prove themselves with a secret or a signature and
@@ -102,12 +106,19 @@ class AuthMiddleware:
         request = Request(scope)
         runtime = auth_runtime(scope["app"])
         token = request.cookies.get(SESSION_COOKIE)
-        session = await runtime.sessions.load(token) if token else None
+        path: str = scope["path"]
+        try:
+            session = await runtime.sessions.load(token) if token else None
+        except RedisError:
+            logger.warning("session store unreachable", exc_info=True)
+            if not path.startswith(CSRF_EXEMPT_PREFIXES):
+                await unavailable(request)(scope, receive, send)
+                return
+            session = None  # a resident's chat or a webhook does not need the staff session
         state = scope.setdefault("state", {})
         state["auth_session"] = session
         state["auth_cookie_stale"] = bool(token) and session is None
 
-        path: str = scope["path"]
         if scope["method"] in UNSAFE_METHODS and not path.startswith(CSRF_EXEMPT_PREFIXES):
             if session is None and path != LOGIN_PATH:
                 await login_required(request)(scope, receive, send)

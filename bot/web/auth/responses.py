@@ -44,3 +44,18 @@ def forbidden(
     return templates.TemplateResponse(
         request, "error.html", {"title": title, "message": message}, status_code=403
     )
+
+
+UNAVAILABLE = "Hệ thống đăng nhập đang tạm gián đoạn. Vui lòng thử lại sau ít phút."
+
+
+def unavailable(request: Request) -> Response:
+    """503 when the session store (Redis) cannot be reached: a clear message, not a stack trace."""
+    if wants_json(request):
+        return JSONResponse({"detail": UNAVAILABLE}, status_code=503)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"title": "Tạm thời gián đoạn", "message": UNAVAILABLE},
+        status_code=503,
+    )

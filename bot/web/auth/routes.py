@@ -157,14 +157,15 @@ async def login(
             next_path=next_path,
             status_code=429,
         )
-    result = await run_in_threadpool(
-        authenticate,
-        session=db,
-        username=username,
-        password=password,
-        max_failures=settings.login_max_failures,
-        lockout=timedelta(minutes=settings.login_lockout_minutes),
-    )
+    async with runtime.password_checks:
+        result = await run_in_threadpool(
+            authenticate,
+            session=db,
+            username=username,
+            password=password,
+            max_failures=settings.login_max_failures,
+            lockout=timedelta(minutes=settings.login_lockout_minutes),
+        )
     if result.outcome is not LoginOutcome.OK or result.user is None:
         await runtime.limiter.record_failure(ip=ip, username=username)
         wait = await runtime.limiter.wait_seconds(ip=ip, username=username)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from starlette.types import ASGIApp
@@ -15,11 +16,19 @@ SESSION_COOKIE = "hotline_session"
 LOGIN_CSRF_COOKIE = "hotline_login_csrf"
 
 
+# Argon2 as configured takes 64 MiB and ~80 ms of a core per check: a burst of sign-ins waits
+# for a slot instead of filling the thread pool (and the memory) with password checks.
+PASSWORD_CHECKS_AT_ONCE = 4
+
+
 @dataclass(frozen=True)
 class AuthRuntime:
     settings: Settings
     sessions: SessionStore
     limiter: LoginLimiter
+    password_checks: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(PASSWORD_CHECKS_AT_ONCE)
+    )
 
 
 def auth_runtime(app: ASGIApp) -> AuthRuntime:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
+from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from bot.settings import Settings
@@ -16,7 +19,9 @@ from bot.web.auth.deps import (
     PasswordChangeRequired,
 )
 from bot.web.auth.middleware import AuthMiddleware, SecurityHeaders
-from bot.web.auth.responses import forbidden, login_required, wants_json
+from bot.web.auth.responses import forbidden, login_required, unavailable, wants_json
+
+logger = logging.getLogger(__name__)
 
 
 def install_auth(app: FastAPI, settings: Settings) -> None:
@@ -36,7 +41,12 @@ def install_auth(app: FastAPI, settings: Settings) -> None:
         message = exc.message if isinstance(exc, AccessDenied) else str(exc)
         return forbidden(request, message)
 
+    async def on_redis_down(request: Request, exc: Exception) -> Response:
+        logger.warning("Redis unreachable during %s", request.url.path, exc_info=exc)
+        return unavailable(request)
+
     app.add_exception_handler(LoginRequired, on_login_required)
+    app.add_exception_handler(RedisError, on_redis_down)
     app.add_exception_handler(PasswordChangeRequired, on_password_change)
     app.add_exception_handler(AccessDenied, on_access_denied)
     app.include_router(routes.router)
