@@ -17,12 +17,12 @@ from bot.handoff.models import HandoffRequest
 from bot.residents.models import Resident
 from bot.settings import PROJECT_ROOT
 from bot.users.models import Role
-from tests.browser.conftest import create_account, new_page, sign_in
+from tests.browser.support import create_account, new_page, sign_in
 from tests.e2e.conftest import LiveStack
 from tests.e2e.conftest import channel_fakes as channel_fakes  # fixtures of the real stack
 from tests.e2e.conftest import live_stack as live_stack
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 expect.set_options(timeout=20_000)  # Rasa and the web app share two busy CPUs here
 SCREENSHOT = PROJECT_ROOT / "docs" / "img" / "console.png"
 EMERGENCY = "mẹ tôi khó thở lắm, môi tím tái rồi"

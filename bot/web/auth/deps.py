@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from bot.users.models import Role, User
 from bot.web.auth.runtime import auth_runtime
@@ -67,7 +68,9 @@ def current_session(request: Request) -> StaffSession:
 async def signed_in_user(request: Request, db: SessionDep) -> User:
     """The session's user, if the account is still enabled and the session not revoked."""
     auth = current_session(request)
-    user = db.get(User, auth.user_id)  # by primary key: one indexed read
+    # In a worker thread: on SQLite a read waits for the write lock, and a wait on the event
+    # loop would stall the very requests that hold the lock (their next step needs the loop).
+    user = await run_in_threadpool(db.get, User, auth.user_id)  # by primary key
     if user is None or user.disabled or user.session_version != auth.version:
         # Disabled, or its password changed (perhaps from the CLI): this session is over.
         await auth_runtime(request.app).sessions.revoke_key(auth.key, user_id=auth.user_id)
