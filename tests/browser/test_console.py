@@ -140,6 +140,7 @@ def test_team_member_outside_their_wards_gets_403_and_a_post_without_csrf_gets_4
 ) -> None:
     with new_page(browser, live_stack.web_url) as resident:
         resident.goto("/")
+        expect(resident.locator("li.bot .bubble").first).to_contain_text("khai báo y tế")
         _resident_says(resident, "tôi muốn gặp nhân viên")
         expect(resident.locator("li.bot .bubble").last).to_contain_text("nhân viên")
         cookie = next(c for c in resident.context.cookies() if c["name"] == "hotline_chat")

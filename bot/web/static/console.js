@@ -92,6 +92,9 @@
     source.addEventListener("ready", () => {
       if (state) state.textContent = "Đang cập nhật trực tiếp";
       root.dataset.live = "1";
+      // What changed between rendering the page and subscribing (e.g. a delivery state).
+      if (document.getElementById("queue")) refreshQueue();
+      refreshThread();
     });
     for (const kind of ["queued", "message", "claimed", "released", "transferred", "reply", "closed", "delivery"]) {
       source.addEventListener(kind, (e) => onEvent(kind, e.data));
