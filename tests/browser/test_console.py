@@ -21,6 +21,7 @@ from tests.browser.support import create_account, new_page, sign_in
 from tests.e2e.conftest import LiveStack
 from tests.e2e.conftest import channel_fakes as channel_fakes  # fixtures of the real stack
 from tests.e2e.conftest import live_stack as live_stack
+from tests.requests.factories import HOAN_KIEM, make_team
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 expect.set_options(timeout=20_000)  # Rasa and the web app share two busy CPUs here
@@ -146,7 +147,11 @@ def test_team_member_outside_their_wards_gets_403_and_a_post_without_csrf_gets_4
         cookie = next(c for c in resident.context.cookies() if c["name"] == "hotline_chat")
     handoff_id = _handoff_of(live_stack, f"web:{cookie['value']}")
 
-    team_user, team_password = create_account(live_stack, role=Role.TEAM)
+    engine = create_engine(live_stack.database_url)
+    with Session(engine) as session, session.begin():
+        make_team(session, slug="to-hoan-kiem", wards=[HOAN_KIEM])  # not this resident's ward
+    engine.dispose()
+    team_user, team_password = create_account(live_stack, role=Role.TEAM, teams=["to-hoan-kiem"])
     with new_page(browser, live_stack.web_url) as team:
         sign_in(team, team_user, team_password)
         response = team.goto(f"/console/c/{handoff_id}")

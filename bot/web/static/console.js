@@ -51,6 +51,7 @@
     const response = await fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" });
     if (response.ok) {
       el.innerHTML = await response.text();
+      if (target === "thread") el.scrollTop = el.scrollHeight;
       el.dispatchEvent(new CustomEvent("console:refreshed", { bubbles: true }));
       tick();
     }
