@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -98,10 +99,8 @@ class Stream:
 
     async def close(self) -> None:
         self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
             await self._task
-        except (asyncio.CancelledError, httpx.HTTPError):
-            pass
 
 
 async def login(client: httpx.AsyncClient, username: str) -> str:
