@@ -40,7 +40,7 @@ from bot.console.service import (
 from bot.content.service import ContentError
 from bot.conversations.rasa_client import RasaUnavailable
 from bot.db.base import utcnow
-from bot.handoff.models import HandoffOutcome
+from bot.handoff.models import HandoffOutcome, HandoffRequest
 from bot.requests.validation import NEED_LABELS, VULNERABLE_LABELS
 from bot.users.models import Role, User
 from bot.web.auth.deps import AccessDenied
@@ -269,9 +269,13 @@ async def _run(
     return await run_in_threadpool(run)
 
 
-@router.post("/c/{handoff_id}/claim")
-async def claim_action(
-    request: Request, handoff_id: int, actor: ConsoleActor, session: SessionDep
+async def _owner_change(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    handoff_id: int,
+    kind: str,
+    change: Callable[..., HandoffRequest],
 ) -> Response:
     try:
         event = await _run(
@@ -280,31 +284,28 @@ async def claim_action(
             actor,
             handoff_id,
             lambda: console_event(
-                "claimed", claim(session=session, handoff_id=handoff_id, actor=actor)
+                kind, change(session=session, handoff_id=handoff_id, actor=actor)
             ),
         )
     except _Failed as failed:
         return failed.response
     return await _after(request, event, handoff_id)
+
+
+@router.post("/c/{handoff_id}/claim")
+async def claim_action(
+    request: Request, handoff_id: int, actor: ConsoleActor, session: SessionDep
+) -> Response:
+    """Takes a waiting conversation (one owner even when two staff click at once)."""
+    return await _owner_change(request, session, actor, handoff_id, "claimed", claim)
 
 
 @router.post("/c/{handoff_id}/release")
 async def release_action(
     request: Request, handoff_id: int, actor: ConsoleActor, session: SessionDep
 ) -> Response:
-    try:
-        event = await _run(
-            request,
-            session,
-            actor,
-            handoff_id,
-            lambda: console_event(
-                "released", release(session=session, handoff_id=handoff_id, actor=actor)
-            ),
-        )
-    except _Failed as failed:
-        return failed.response
-    return await _after(request, event, handoff_id)
+    """Puts the conversation back in the queue."""
+    return await _owner_change(request, session, actor, handoff_id, "released", release)
 
 
 @router.post("/c/{handoff_id}/transfer")
