@@ -151,6 +151,27 @@ def record_bot_replies(
     return handoff
 
 
+def sent_to_resident_since(
+    *, session: Session, conversation_id: str, after_id: int, limit: int = 50
+) -> list[ConversationMessage]:
+    """What people sent a resident after a message id (staff replies, hand-back notices), for a
+    web chat page that reconnects."""
+    return list(
+        session.scalars(
+            select(ConversationMessage)
+            .join(Resident, Resident.id == ConversationMessage.resident_id)
+            .where(
+                Resident.conversation_id == conversation_id,
+                ConversationMessage.id > after_id,
+                ConversationMessage.handoff_id.is_not(None),
+                ConversationMessage.author.in_([Author.STAFF, Author.BOT]),
+            )
+            .order_by(ConversationMessage.id)
+            .limit(limit)
+        )
+    )
+
+
 def transcript(*, session: Session, handoff: HandoffRequest) -> list[ConversationMessage]:
     """The whole thread of the hand-off's resident, bot turns before the hand-off included."""
     rows = session.scalars(

@@ -177,3 +177,19 @@ def test_erasing_a_resident_erases_the_transcript(session) -> None:
     session.expire_all()
     left = select(ConversationMessage).where(ConversationMessage.resident_id == resident_id)
     assert session.scalars(left).all() == []
+
+
+def test_a_reconnecting_web_chat_page_gets_what_people_sent_since(session) -> None:
+    from bot.console.service import sent_to_resident_since
+
+    cid, handoff = queued(session)
+    claim(session=session, handoff_id=handoff.id, actor=AN)
+    _, first = staff_reply(session=session, handoff_id=handoff.id, actor=AN, text="một")
+    add_note(session=session, handoff_id=handoff.id, actor=AN, text="nội bộ")
+    _, second = staff_reply(session=session, handoff_id=handoff.id, actor=AN, text="hai")
+    _, notice = hand_back(
+        session=session, handoff_id=handoff.id, actor=AN, outcome=HandoffOutcome.RESOLVED
+    )
+    since = sent_to_resident_since(session=session, conversation_id=cid, after_id=first.id)
+    assert [m.id for m in since] == [second.id, notice.id]  # never a note, never the bot's turns
+    assert sent_to_resident_since(session=session, conversation_id="web:other", after_id=0) == []

@@ -398,7 +398,7 @@ async def hand_back_action(
 ) -> Response:
     """Gives the conversation back to the bot with an outcome; the resident is told."""
 
-    def work() -> tuple[dict[str, object], str, str]:
+    def work() -> tuple[dict[str, object], str, int, str]:
         try:
             chosen = HandoffOutcome(outcome)
         except ValueError as exc:
@@ -406,10 +406,13 @@ async def hand_back_action(
         handoff, notice = hand_back(
             session=session, handoff_id=handoff_id, actor=actor, outcome=chosen
         )
-        return console_event("closed", handoff), handoff.resident.conversation_id, notice.text
+        event = console_event("closed", handoff)
+        return event, handoff.resident.conversation_id, notice.id, notice.text
 
     try:
-        event, conversation_id, notice_text = await _run(request, session, actor, handoff_id, work)
+        event, conversation_id, notice_id, notice_text = await _run(
+            request, session, actor, handoff_id, work
+        )
     except _Failed as failed:
         return failed.response
     try:  # no stale form, no pending action: the next message starts a fresh dialogue
@@ -420,7 +423,7 @@ async def hand_back_action(
         queue=request.app.state.queue,
         conversation_id=conversation_id,
         handoff_id=handoff_id,
-        message_id=None,
+        message_id=notice_id,
         text=notice_text,
         staff=False,
     )
