@@ -168,5 +168,6 @@ def test_team_member_outside_their_wards_gets_403_and_a_post_without_csrf_gets_4
         with staff.expect_response(re.compile("/claim$")) as posted:
             _submit(staff, "Nhận cuộc trò chuyện")
         assert posted.value.status == 403
+        expect(staff.get_by_role("alert")).to_contain_text("CSRF")
         staff.goto(f"/console/c/{handoff_id}")
         expect(staff.locator(".status-line")).to_contain_text("Đang chờ")
