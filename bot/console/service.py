@@ -143,8 +143,13 @@ def record_resident_message(
 def record_bot_replies(
     *, session: Session, conversation_id: str, texts: list[str]
 ) -> HandoffRequest | None:
-    """Stores the bot's replies of a turn; returns the hand-off the turn opened, if any."""
-    resident = get_or_create_resident(session=session, conversation_id=conversation_id)
+    """Stores the bot's replies of a turn; returns the hand-off the turn opened, if any.
+
+    A resident erased during the turn ("xóa thông tin của tôi") stays erased: nothing is stored.
+    """
+    resident = session.scalar(select(Resident).where(Resident.conversation_id == conversation_id))
+    if resident is None:
+        return None
     handoff = active_handoff(session=session, conversation_id=conversation_id)
     for text in texts:
         _add_message(session, resident_id=resident.id, author=Author.BOT, text=text, handoff=None)

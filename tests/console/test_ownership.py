@@ -34,6 +34,7 @@ from bot.handoff.models import (
 from bot.handoff.service import request_handoff
 from bot.privacy.service import erase_personal_data
 from bot.requests.service import submit_aid_request
+from bot.residents.models import Resident
 from tests.requests.factories import BEN_THANH, HOAN_KIEM, aid_in, conversation_id
 
 AN = Actor(id=1, name="Nguyễn An", role="staff")
@@ -193,3 +194,12 @@ def test_a_reconnecting_web_chat_page_gets_what_people_sent_since(session) -> No
     since = sent_to_resident_since(session=session, conversation_id=cid, after_id=first.id)
     assert [m.id for m in since] == [second.id, notice.id]  # never a note, never the bot's turns
     assert sent_to_resident_since(session=session, conversation_id="web:other", after_id=0) == []
+
+
+def test_the_bots_reply_to_an_erasure_does_not_bring_the_resident_back(session) -> None:
+    cid = conversation_id()
+    record_resident_message(session=session, conversation_id=cid, text="xóa thông tin của tôi")
+    erase_personal_data(session=session, conversation_id=cid)
+    assert record_bot_replies(session=session, conversation_id=cid, texts=["Đã xóa."]) is None
+    assert session.scalar(select(Resident).where(Resident.conversation_id == cid)) is None
+    assert "Đã xóa." not in session.scalars(select(ConversationMessage.text)).all()
