@@ -7,13 +7,16 @@ import logging
 import signal
 
 from bot.channels.registry import build_channels
+from bot.console.sender import delivery_recorder
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
 from bot.delivery.runtime import delivery
 from bot.infra.redis import get_redis
+from bot.live import LiveBus
 from bot.logging import configure_logging
 from bot.privacy.runtime import purge_daily
 from bot.settings import get_settings
+from bot.web.chat_channel import WebChatChannel
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +38,10 @@ async def run_worker() -> None:
         logger.warning("REDIS_URL is unset: this worker only sees its own in-process queue")
     redis = get_redis()
     rasa = RasaClient(settings)
-    pipeline = ConversationPipeline(settings=settings, rasa=rasa, redis=redis)
+    # Pages are served by the web app: staff messages to web chats and console updates reach
+    # them through Redis pub/sub (without Redis this process cannot reach them at all).
+    live = LiveBus(redis if settings.redis_url else None)
+    pipeline = ConversationPipeline(settings=settings, rasa=rasa, redis=redis, live=live)
     stop = _stop_on_signals()
     purge = asyncio.create_task(
         purge_daily(settings=settings, redis=redis, tracker_store=rasa, stop=stop)
@@ -46,11 +52,16 @@ async def run_worker() -> None:
             redis=redis,
             pipeline=pipeline,
             run_worker=True,
-            channels=build_channels(settings, redis),
-        ):
+            channels={**build_channels(settings, redis), "web": WebChatChannel(live=live)},
+        ) as running:
+            unsubscribe = running.events.subscribe(delivery_recorder(live))
             logger.info("workers running")
-            await stop.wait()
+            try:
+                await stop.wait()
+            finally:
+                unsubscribe()
     finally:
         stop.set()
         await purge
+        await live.aclose()
         await rasa.aclose()

@@ -15,9 +15,11 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.console.gate import ConsoleGate
 from bot.conversations.messages import InboundMessage, Location, OutboundReply, ReplyButton
 from bot.conversations.rasa_client import RasaClient, RasaUnavailable
 from bot.handoff.emergency import answer_emergency, emergency_number
+from bot.live import LiveBus
 from bot.places.nearest import nearest_ward
 from bot.privacy.runtime import ERASE_COMMAND, erase_conversation
 from bot.privacy.service import erasure_failed_reply, erasure_reply
@@ -91,10 +93,19 @@ def location_wrong_reply() -> OutboundReply:
 class ConversationPipeline:
     """Turns one inbound message into the bot's replies; safe to call twice for one message."""
 
-    def __init__(self, *, settings: Settings, rasa: RasaClient, redis: aioredis.Redis[str]) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        rasa: RasaClient,
+        redis: aioredis.Redis[str],
+        live: LiveBus | None = None,
+    ) -> None:
         self._settings = settings
         self._rasa = rasa
         self._redis = redis
+        # Who owns the conversation is asked before Rasa; every turn goes to the transcript.
+        self.console = ConsoleGate(live=live or LiveBus(), redis=redis)
 
     async def handle(self, message: InboundMessage) -> list[OutboundReply]:
         """Returns the replies to a message; a repeated platform message id gets the same ones."""
@@ -178,14 +189,25 @@ class ConversationPipeline:
             return [text_only_reply() if message.attachments else empty_message_reply()]
         if len(text) > self._settings.max_message_chars:
             return [too_long_reply(self._settings.max_message_chars)]
-        # Emergencies never depend on the classifier: rules first, 115 first, also mid-form.
+        # Emergencies never depend on the classifier: rules first, 115 first, whoever owns
+        # the conversation and in the middle of any form. The message and the answer go to
+        # the transcript, and the hand-off puts the conversation in the staff queue.
         if (category := detect_emergency(text).category) is not None:
-            return await answer_emergency(
+            await self.console.before_rasa(conversation_id=message.conversation_id, text=text)
+            replies = await answer_emergency(
                 settings=self._settings,
                 conversation_id=message.conversation_id,
                 category=category,
-                active_form=await self._rasa.active_form(message.conversation_id),
             )
-        return await self._rasa.send(
+            return await self.console.after_rasa(
+                conversation_id=message.conversation_id, replies=replies
+            )
+        held = await self.console.before_rasa(conversation_id=message.conversation_id, text=text)
+        if held is not None:  # in the queue or with staff: the bot stays quiet
+            return held
+        replies = await self._rasa.send(
             conversation_id=message.conversation_id, text=text, metadata=message.metadata
+        )
+        return await self.console.after_rasa(
+            conversation_id=message.conversation_id, replies=replies
         )

@@ -107,6 +107,24 @@ class RasaClient:
     def _token(self) -> str:
         return self._settings.rasa_token.get_secret_value()
 
+    async def reset_dialogue(self, *, conversation_id: str) -> None:
+        """Starts the dialogue afresh (no form, no slots, no pending action) after a hand-back.
+
+        A `restart` event clears the tracker's state, so the resident's next message opens a
+        new session in Rasa; raises RasaUnavailable when the HTTP API does not take it.
+        """
+        token = self._settings.rasa_token.get_secret_value()
+        try:
+            response = await self._client.post(
+                f"/conversations/{conversation_id}/tracker/events",
+                params={"token": token, "include_events": "NONE"},
+                json=[{"event": "restart"}],
+                timeout=10,
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
+
     async def status(self) -> dict[str, Any]:
         """Returns Rasa's /status (needs the API token); raises RasaUnavailable."""
         token = self._settings.rasa_token.get_secret_value()
@@ -116,21 +134,6 @@ class RasaClient:
             return dict(response.json())
         except (httpx.HTTPError, ValueError) as exc:
             raise RasaUnavailable(type(exc).__name__) from exc
-
-    async def active_form(self, conversation_id: str) -> str | None:
-        """Returns the form the conversation is in the middle of, or None (also when Rasa is down)."""
-        token = self._settings.rasa_token.get_secret_value()
-        try:
-            response = await self._client.get(
-                f"/conversations/{conversation_id}/tracker",
-                params={"token": token, "include_events": "NONE"},
-                timeout=3,
-            )
-            response.raise_for_status()
-            loop = (response.json().get("active_loop") or {}).get("name")
-        except (httpx.HTTPError, ValueError, AttributeError):
-            return None
-        return loop if isinstance(loop, str) and loop else None
 
 
 def _merge_replies(items: list[dict[str, Any]]) -> list[OutboundReply]:

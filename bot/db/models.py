@@ -5,7 +5,7 @@ from bot.channels.models import ChannelIncident, ChannelToken
 from bot.consents.models import Consent
 from bot.db.base import Base
 from bot.delivery.models import DeadJob
-from bot.handoff.models import HandoffRequest
+from bot.handoff.models import ConversationMessage, HandoffRequest
 from bot.outbound.models import OutboundMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.residents.models import Resident
@@ -19,6 +19,7 @@ __all__ = [
     "ChannelIncident",
     "ChannelToken",
     "Consent",
+    "ConversationMessage",
     "DeadJob",
     "HandoffRequest",
     "HealthDeclaration",

@@ -40,10 +40,6 @@ CATEGORY_LABELS = {
     Category.LOW_SPO2: "SpO2 dưới 94%",
     Category.CONFIRMED: "cư dân xác nhận đang nguy hiểm",
 }
-FORMS = {
-    "aid_request_form": "đề nghị hỗ trợ",
-    "health_declaration_form": "tờ khai y tế",
-}
 
 # Alerts still being sent; kept so the event loop does not drop them half-way.
 _alerts: set[asyncio.Task[bool]] = set()
@@ -180,7 +176,7 @@ async def wait_for_alerts(timeout: float = 60.0) -> None:  # noqa: ASYNC109 — 
 
 
 async def answer_emergency(
-    *, settings: Settings, conversation_id: str, category: Category, active_form: str | None
+    *, settings: Settings, conversation_id: str, category: Category
 ) -> list[OutboundReply]:
     """The replies to a message the safety layer found life-threatening: 115 first, always."""
     replies = [first_reply(category)]
@@ -198,11 +194,6 @@ async def answer_emergency(
                 f"Đừng chờ trả lời: hãy gọi ngay {number}."
             )
         )
-    if active_form in FORMS:
-        replies.append(
-            OutboundReply(
-                f"Những gì bạn đã khai trong {FORMS[active_form]} vẫn được giữ. Khi đã an toàn, "
-                "bạn trả lời tiếp câu hỏi trước đó là được."
-            )
-        )
+    # The conversation is now in the staff queue (bot/console): the next messages go to a
+    # person, who sees the whole transcript, a form's answers included.
     return replies

@@ -43,6 +43,7 @@ class Claimed:
     conversation_id: str | None
     reply: OutboundReply
     attempts: int
+    dedupe_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def claim_due(
                 message.conversation_id,
                 reply_of(message),
                 message.attempts,
+                message.dedupe_key,
             )
         )
     session.flush()
@@ -153,6 +155,12 @@ class OutboundWorker:
         self._now = now
         self._poll_seconds = poll_seconds
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Looks for due messages now instead of at the next poll (a staff reply just
+        committed in this process should not wait for it)."""
+        self._wake.set()
 
     async def run(self) -> None:
         """Delivers due messages until stop() is called."""
@@ -167,11 +175,13 @@ class OutboundWorker:
             except Exception:  # the database may be down for a while: keep the worker alive
                 logger.exception("outbound delivery round failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=self._poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+            self._wake.clear()
         logger.info("outbound worker stopped")
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     async def deliver_due(self, limit: int = BATCH) -> RoundReport:
         """Sends every message that is due, once; returns how many went out and how many not."""
@@ -198,6 +208,7 @@ class OutboundWorker:
                 reply=claimed.reply,
                 attempt=claimed.attempts,
                 conversation_id=claimed.conversation_id,
+                context={"kind": claimed.kind, "dedupe_key": claimed.dedupe_key},
             )
             if attempt.sent:
                 sent += 1

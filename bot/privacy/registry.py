@@ -75,6 +75,13 @@ PERSONAL_TABLES: tuple[PersonalTable, ...] = (
         describe="{count} lần bạn đồng ý cung cấp thông tin, kèm thời điểm và phiên bản nội "
         "dung đã xem.",
     ),
+    # The transcript: every message of the resident, the bot and staff, and staff's notes.
+    PersonalTable(
+        "conversation_messages",
+        owner="resident_id",
+        age_column="created_at",
+        describe="Nội dung {count} tin nhắn trao đổi với tổng đài (tự động và nhân viên).",
+    ),
     PersonalTable(
         "handoff_requests",
         owner="resident_id",
@@ -122,6 +129,12 @@ PERSONAL_KEYS: tuple[PersonalKeys, ...] = (
         describe="Bản sao tạm các câu trả lời gần đây của tổng đài (để không trả lời trùng khi "
         "một tin nhắn đến hai lần), tự xóa sau 24 giờ.",
         ttl_seconds=24 * 3600,
+    ),
+    PersonalKeys(
+        "console:outside-hours:{conversation_id}",
+        describe="Dấu mốc lần gần nhất tổng đài báo bạn giờ làm việc của nhân viên, tự xóa sau "
+        "30 phút.",
+        ttl_seconds=30 * 60,
     ),
     PersonalKeys(
         "zalo:choices:{conversation_id}",

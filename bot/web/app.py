@@ -14,15 +14,19 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels.registry import build_channels, webhook_routers
+from bot.console.sender import delivery_recorder
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
 from bot.delivery.runtime import delivery
 from bot.infra.redis import get_redis
+from bot.live import LiveBus
 from bot.logging import configure_logging
 from bot.privacy.runtime import purge_daily
 from bot.settings import Settings, get_settings
 from bot.web import chat, health
 from bot.web.auth.setup import install_auth
+from bot.web.chat_channel import WebChatChannel
+from bot.web.console import routes as console_routes
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +76,10 @@ def create_app(
         app_redis = redis or get_redis()
         app.state.redis = app_redis
         app.state.rasa = rasa or RasaClient(settings)
+        # Live page updates: through Redis pub/sub when Redis is configured, else in process.
+        app.state.live = LiveBus(app_redis if settings.redis_url else None)
         app.state.pipeline = ConversationPipeline(
-            settings=settings, rasa=app.state.rasa, redis=app_redis
+            settings=settings, rasa=app.state.rasa, redis=app_redis, live=app.state.live
         )
         # One outbound path: the workers (inbound jobs, outbound messages) run here unless
         # WORKER_IN_PROCESS=false (then `hotline worker`); so does the daily retention purge.
@@ -93,17 +99,26 @@ def create_app(
                 redis=app_redis,
                 pipeline=app.state.pipeline,
                 run_worker=settings.worker_in_process,
-                channels=build_channels(settings, app_redis),
+                channels={
+                    **build_channels(settings, app_redis),
+                    "web": WebChatChannel(live=app.state.live),
+                },
             ) as running:
                 app.state.queue = running.queue
                 app.state.channels = running.channels
-                # The console subscribes here to show messages' delivery state live.
+                # The console shows staff messages' delivery state live.
                 app.state.delivery_events = running.events
-                yield
+                unsubscribe = running.events.subscribe(delivery_recorder(app.state.live))
+                app.state.outbound_wake = running.outbound.wake if running.outbound else None
+                try:
+                    yield
+                finally:
+                    unsubscribe()
         finally:
             stop.set()
             if purge is not None:
                 await purge
+            await app.state.live.aclose()
         await app.state.rasa.aclose()
 
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)
@@ -117,6 +132,7 @@ def create_app(
     )
     app.include_router(health.router)
     app.include_router(chat.router)
+    app.include_router(console_routes.router)
     for router in webhook_routers():
         app.include_router(router)
     return app

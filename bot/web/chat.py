@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +13,14 @@ from fastapi import APIRouter, Cookie, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from sse_starlette import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
 
+from bot.console.service import sent_to_resident_since
 from bot.conversations.messages import InboundMessage
+from bot.db.session import session_scope
+from bot.handoff.models import Author
+from bot.web.chat_channel import chat_topic
 from bot.web.deps import PipelineDep
 
 router = APIRouter(tags=["web chat"])
@@ -93,3 +101,59 @@ async def post_message(
             for r in replies
         ]
     )
+
+
+def _missed(conversation_id: str, after_id: int) -> list[dict[str, object]]:
+    with session_scope() as session:
+        return [
+            {
+                "type": "message",
+                "id": m.id,
+                "text": m.text,
+                "from_person": m.author == Author.STAFF,
+                "buttons": [],
+            }
+            for m in sent_to_resident_since(
+                session=session, conversation_id=conversation_id, after_id=after_id
+            )
+        ]
+
+
+@router.get("/api/chat/events")
+async def chat_events(
+    request: Request, hotline_chat: Annotated[str | None, Cookie()] = None
+) -> Response:
+    """Server-sent events for this browser's conversation: messages from hotline staff."""
+    if hotline_chat is None or not _COOKIE_VALUE.match(hotline_chat):
+        return Response(status_code=204)  # no conversation yet: EventSource stops retrying
+    conversation_id = f"web:{hotline_chat}"
+    subscription = await request.app.state.live.subscribe(chat_topic(conversation_id))
+    # A page that reconnects (EventSource sends the last id it saw) gets what it missed.
+    last_id = request.headers.get("last-event-id", "")
+    missed = (
+        await run_in_threadpool(_missed, conversation_id, int(last_id))
+        if last_id.isdigit() and len(last_id) < 12
+        else []
+    )
+
+    def message(event: dict[str, object]) -> dict[str, str]:
+        item = {"event": "message", "data": json.dumps(event, ensure_ascii=False)}
+        if isinstance(event.get("id"), int):
+            item["id"] = str(event["id"])
+        return item
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        try:
+            yield {"event": "ready", "data": "{}"}
+            for event in missed:
+                yield message(event)
+            while True:
+                event = await subscription.get(timeout=15)
+                if event is None:
+                    yield {"event": "ping", "data": "{}"}
+                else:
+                    yield message(event)
+        finally:
+            subscription.close()
+
+    return EventSourceResponse(stream(), headers={"Cache-Control": "no-store"})

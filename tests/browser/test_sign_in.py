@@ -96,6 +96,8 @@ def test_not_signed_in_gets_the_login_page_and_comes_back(
 def test_a_form_posted_without_its_csrf_token_gets_403(page: Page, web_server: WebServer) -> None:
     username, _ = create_account(web_server)
     sign_in(page, username)
+    expect(page).to_have_url(re.compile("/console$"))  # a staff member's home
+    page.goto("/account")
     expect(page.get_by_role("heading", name="Tài khoản")).to_be_visible()
     page.locator('form[action="/logout"] input[name="csrf_token"]').evaluate("e => e.remove()")
     with page.expect_response(re.compile("/logout$")) as posted:
@@ -136,7 +138,7 @@ def test_disabling_a_user_ends_their_open_session(browser: Browser, web_server: 
         new_page(browser, web_server.web_url) as admin_page,
     ):
         sign_in(staff_page, staff)
-        expect(staff_page.get_by_role("heading", name="Tài khoản")).to_be_visible()
+        expect(staff_page.get_by_role("heading", name="Hàng chờ tổng đài")).to_be_visible()
         sign_in(admin_page, admin)
         admin_page.goto("/admin/users")
         row = admin_page.get_by_role("row").filter(has_text=staff)
@@ -145,7 +147,7 @@ def test_disabling_a_user_ends_their_open_session(browser: Browser, web_server: 
             "Đã vô hiệu hóa"
         )
         staff_page.reload()
-        expect(staff_page).to_have_url(re.compile(r"/login\?next=/account$"))
+        expect(staff_page).to_have_url(re.compile(r"/login\?next=/console$"))
         sign_in(staff_page, staff)
         expect(staff_page.get_by_role("alert")).to_have_text(
             "Tên đăng nhập hoặc mật khẩu không đúng."

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 
 from bot.db.migrate import upgrade
 from bot.settings import PROJECT_ROOT, Settings
@@ -90,6 +91,24 @@ def handoffs(stack: LiveStack) -> list[tuple[str, str]]:
         ).all()
     engine.dispose()
     return [(r[0], r[1]) for r in rows]
+
+
+def hand_back_all(stack: LiveStack, conversation_id: str) -> None:
+    """Closes the conversation's hand-off as a staff member would (the bot owns it again)."""
+    from bot.console.service import Actor, active_handoff, hand_back
+    from bot.handoff.models import HandoffOutcome
+
+    engine = create_engine(stack.database_url)
+    with Session(engine) as session, session.begin():
+        handoff = active_handoff(session=session, conversation_id=conversation_id)
+        if handoff is not None:
+            hand_back(
+                session=session,
+                handoff_id=handoff.id,
+                actor=Actor(id=0, name="Nhân viên thử", role="admin"),
+                outcome=HandoffOutcome.RESOLVED,
+            )
+    engine.dispose()
 
 
 def say(client: httpx.Client, text: str, message_id: str | None = None) -> list[dict]:

@@ -123,16 +123,18 @@ async def test_ordinary_messages_still_go_to_rasa(
     assert emergency_handoffs(session) == []
 
 
-async def test_in_the_middle_of_a_form_the_form_is_kept_and_goes_on_afterwards(
+async def test_in_the_middle_of_a_form_115_first_then_a_person_answers(
     pipeline: ConversationPipeline, fake_rasa: FakeRasa, session: Session
 ) -> None:
     fake_rasa.active_loop = "aid_request_form"
     replies = await pipeline.handle(InboundMessage(CID, "me toi kho tho qua"))
     assert replies[0].text.startswith("Hãy gọi ngay 115")
-    assert "đề nghị hỗ trợ vẫn được giữ" in replies[-1].text
-    assert fake_rasa.turns == []  # the form's question is still waiting in Rasa
+    assert fake_rasa.turns == []
+    # The conversation is in the staff queue now: the next message goes to a person (the
+    # transcript), not to the form in Rasa.
     await pipeline.handle(InboundMessage(CID, "gạo với mì"))
-    assert fake_rasa.turns == ["gạo với mì"]
+    assert fake_rasa.turns == []
+    assert emergency_handoffs(session) == ["emergency"]
 
 
 async def test_a_failed_handoff_is_logged_and_the_staff_group_alerted(

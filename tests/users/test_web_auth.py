@@ -126,7 +126,9 @@ def test_login_never_redirects_to_another_site(
     web: TestClient, session: Session, next_path: str
 ) -> None:
     make_user(session, username="safe")
-    assert login(web, "safe", next=next_path).headers["location"] == "/account"
+    assert (
+        login(web, "safe", next=next_path).headers["location"] == "/console"
+    )  # a staff member's home once the console is served
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,12 @@
   function add(who, text, buttons) {
     const item = document.createElement("li");
     item.className = who;
+    if (who === "person") {
+      const label = document.createElement("div");
+      label.className = "from";
+      label.textContent = "Nhân viên tổng đài";
+      item.appendChild(label);
+    }
     const bubble = document.createElement("div");
     bubble.className = "bubble";
     bubble.textContent = text;
@@ -60,6 +66,19 @@
     input.value = "";
     send(text);
   });
+
+  // Messages from hotline staff (and the bot's notice when they hand back) arrive live.
+  function listen() {
+    if (!window.EventSource) return;
+    const source = new EventSource("/api/chat/events");
+    source.addEventListener("ready", () => { log.dataset.live = "1"; });
+    source.addEventListener("message", (e) => {
+      let event = {};
+      try { event = JSON.parse(e.data); } catch (err) { return; }
+      if (event.text) add(event.from_person ? "person" : "bot", event.text, event.buttons);
+    });
+  }
+  listen();
 
   if (!sessionStorage.getItem("hotline-greeted")) {
     sessionStorage.setItem("hotline-greeted", "1");

@@ -1,0 +1,1 @@
+"""The staff console pages (`/console`): the queue, a conversation, live updates."""
