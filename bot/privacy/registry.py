@@ -111,6 +111,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "channel_tokens": "the channel's own OAuth tokens",
     "teams": "support teams and their group chats, not residents",
     "team_wards": "which wards a team covers",
+    "users": "staff accounts (names of hotline staff and team members, password hashes), not residents",
+    "user_teams": "which teams a staff account belongs to",
     "alembic_version": "the schema version",
 }
 
