@@ -183,7 +183,7 @@ def test_erasing_a_resident_erases_the_transcript(session) -> None:
     claim(session=session, handoff_id=handoff.id, actor=AN)
     staff_reply(session=session, handoff_id=handoff.id, actor=AN, text="chào bạn")
     resident_id = handoff.resident_id
-    assert erase_personal_data(session=session, conversation_id=cid)
+    assert erase_personal_data(session=session, conversation_id=cid, actor="resident").rows
     session.expire_all()
     left = select(ConversationMessage).where(ConversationMessage.resident_id == resident_id)
     assert session.scalars(left).all() == []
@@ -208,7 +208,7 @@ def test_a_reconnecting_web_chat_page_gets_what_people_sent_since(session) -> No
 def test_the_bots_reply_to_an_erasure_does_not_bring_the_resident_back(session) -> None:
     cid = conversation_id()
     record_resident_message(session=session, conversation_id=cid, text="xóa thông tin của tôi")
-    erase_personal_data(session=session, conversation_id=cid)
+    erase_personal_data(session=session, conversation_id=cid, actor="resident")
     assert record_bot_replies(session=session, conversation_id=cid, texts=["Đã xóa."]) is None
     assert session.scalar(select(Resident).where(Resident.conversation_id == cid)) is None
     assert "Đã xóa." not in session.scalars(select(ConversationMessage.text)).all()

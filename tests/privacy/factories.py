@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot.channels.incidents import record_incident
 from bot.channels.models import IncidentKind
 from bot.consents.service import record_consent
+from bot.console.service import record_resident_message
 from bot.conversations.messages import OutboundReply
 from bot.db.base import Base
 from bot.delivery.models import DeadJob
@@ -53,6 +54,9 @@ def fill_everything(session: Session, conversation_id: str, *, team_slug: str) -
         data=health_in(full_name="Trần Thị Riêng", phone="0987654321"),
     )
     request_handoff(session=session, conversation_id=conversation_id, reason=HandoffReason.ASKED)
+    record_resident_message(
+        session=session, conversation_id=conversation_id, text="Tôi là Trần Thị Riêng"
+    )
     record_incident(
         session=session,
         channel=conversation_id.split(":")[0],
