@@ -19,6 +19,8 @@ import logging
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+
 LONG_WORDS = 40  # long, multi-sentence questions are reported apart as well
 STYLES = {"diacritics": "có dấu", "plain": "không dấu", "teencode": "teencode"}
 
@@ -62,6 +64,16 @@ async def _evaluate(model: str, folder: Path) -> dict[str, list[tuple[str, str, 
     return results
 
 
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _training_texts(folder: Path) -> set[str]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return {_key(example.get("text")) for example in load_data(str(folder)).intent_examples}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("model")
@@ -69,18 +81,30 @@ def main() -> int:
     parser.add_argument("--min", type=float, default=0.0, help="floor for every style")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--thresholds", action="store_true")
+    parser.add_argument("--training", type=Path, default=ROOT / "data" / "nlu")
     args = parser.parse_args()
     quiet_rasa()
 
     results = asyncio.run(_evaluate(args.model, args.folder))
+    trained = _training_texts(args.training)
     failed = False
-    print(f"{'set and style':<20} {'n':>4} {'accuracy':>9}")
+    # "unseen": without the held-out messages that are also, word for word, training examples.
+    print(f"{'set and style':<20} {'n':>4} {'accuracy':>9} {'unseen n':>9} {'unseen acc':>11}")
     summary = {}
     for name, rows in results.items():
         accuracy = sum(gold == pred for _, gold, pred, _ in rows) / len(rows)
-        summary[name] = {"n": len(rows), "accuracy": round(accuracy, 4)}
+        unseen = [r for r in rows if _key(r[0]) not in trained]
+        unseen_accuracy = sum(gold == pred for _, gold, pred, _ in unseen) / max(1, len(unseen))
+        summary[name] = {
+            "n": len(rows),
+            "accuracy": round(accuracy, 4),
+            "unseen_n": len(unseen),
+            "unseen_accuracy": round(unseen_accuracy, 4),
+        }
         failed |= accuracy < args.min
-        print(f"{name:<20} {len(rows):>4} {accuracy:>9.3f}")
+        print(
+            f"{name:<20} {len(rows):>4} {accuracy:>9.3f} {len(unseen):>9} {unseen_accuracy:>11.3f}"
+        )
     every = [row for rows in results.values() for row in rows]
     long = [row for row in every if len(row[0].split()) > LONG_WORDS]
     if long:
