@@ -25,8 +25,12 @@ TEENCODE: dict[str, str] = {
     "khong": "không",
     "dc": "được",
     "đc": "được",
-    "dk": "được",
-    "đk": "được",
+    # "đk" is also "được" in chat, but residents of a hotline write it for "đăng ký" far more
+    # often ("đk tiêm", "đk về quê", "e đk r mà chưa ai gọi").
+    "dk": "đăng ký",
+    "đk": "đăng ký",
+    "dki": "đăng ký",
+    "đki": "đăng ký",
     "duoc": "được",
     "j": "gì",
     "gi": "gì",
@@ -102,7 +106,44 @@ TEENCODE: dict[str, str] = {
     "ad": "admin",
     "dag": "đang",
     "đag": "đang",
+    "yc": "yêu cầu",
+    "ktra": "kiểm tra",
+    "mún": "muốn",
+    "hqua": "hôm qua",
+    "hqa": "hôm qua",
+    "hnay": "hôm nay",
+    "ttin": "thông tin",
+    "lm": "làm",
+    "thui": "thôi",
+    "ik": "đi",
+    "sv": "sinh viên",
+    "yt": "y tế",
+    "yte": "y tế",
+    "kq": "kết quả",
+    "mn": "mọi người",
+    "t": "tôi",
+    "kcn": "khu công nghiệp",
+    "fb": "facebook",
+    "face": "facebook",
+    # Southern and Central words for the common ones, when typed with their marks.
+    "hông": "không",
+    "hổng": "không",
+    "dìa": "về",
+    "mần": "làm",
+    "dzị": "vậy",
+    "zị": "vậy",
 }
+
+# Places, days and amounts written short: "q1" (quận 1), "p12", "t7" (thứ bảy, as "thứ 7"),
+# "70t" (tuổi), "3tr" (triệu), "12h" (giờ).
+_SHORT_FORMS = [
+    (re.compile(r"q\.?(\d{1,2})"), "quận {}"),
+    (re.compile(r"p\.?(\d{1,2})"), "phường {}"),
+    (re.compile(r"t([2-7])"), "thứ {}"),
+    (re.compile(r"(\d{1,3})t"), "{} tuổi"),
+    (re.compile(r"(\d{1,4})tr"), "{} triệu"),
+    (re.compile(r"(\d{1,2})h"), "{} giờ"),
+]
 
 _REPEATS = re.compile(r"(\w)\1{2,}")
 _SPACES = re.compile(r"\s+")
@@ -125,6 +166,10 @@ def clean(text: str) -> str:
 def normalize_word(word: str) -> list[str]:
     """Returns the words one typed word stands for: "sdt" -> ["số", "điện", "thoại"]."""
     word = clean(word)
+    for pattern, expansion in _SHORT_FORMS:
+        match = pattern.fullmatch(word)
+        if match:
+            return expansion.format(match.group(1)).split()
     # Exact keys only: looking up the diacritic-free form would turn the name "Hồng" into "không".
     return TEENCODE.get(word, word).split() or [word]
 

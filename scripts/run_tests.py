@@ -1,7 +1,8 @@
 """Runs every test stage and ends with one summary line ("N passed, N failed").
 
 Stages: lint, content files, `rasa data validate`, pytest (unit, integration, end to end with
-the real Rasa stack), Rasa test stories, and the held-out NLU evaluation by writing style.
+the real Rasa stack), Rasa test stories, the held-out NLU evaluation by writing style, and the
+status check by reference code over 500 random codes.
 
     .venvs/app/bin/python scripts/run_tests.py [--only STAGE ...] [-- pytest args]
 """
@@ -22,6 +23,7 @@ from bot.training import MODEL_PATH, RASA_BIN, rasa_env  # noqa: E402
 APP_BIN = ROOT / ".venvs" / "app" / "bin"
 RASA_PY = ROOT / ".venvs" / "rasa" / "bin" / "python"
 NLU_FLOOR = "0.90"  # the test gates only on a floor; the figures go in the closing notes
+CODES_FLOOR = "0.98"  # share of messages with a reference code understood as a status check
 
 
 def stages(pytest_args: list[str]) -> dict[str, tuple[list[str], dict[str, str] | None]]:
@@ -86,6 +88,20 @@ def stages(pytest_args: list[str]) -> dict[str, tuple[list[str], dict[str, str] 
                 NLU_FLOOR,
                 "--json",
                 "var/results/nlu_heldout.json",
+            ],
+            rasa,
+        ),
+        "nlu-codes": (
+            [
+                str(RASA_PY),
+                "scripts/nlu_codes.py",
+                str(MODEL_PATH),
+                "--codes",
+                "500",
+                "--min",
+                CODES_FLOOR,
+                "--json",
+                "var/results/nlu_codes.json",
             ],
             rasa,
         ),
