@@ -38,7 +38,8 @@ FORMS = {
 def _codes_module(seed: int) -> ModuleType:
     """Loads bot/requests/codes.py on its own (no app imports) with a seeded generator."""
     spec = importlib.util.spec_from_file_location("_ref_codes", ROOT / "bot/requests/codes.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     # new_ref_code draws with secrets.choice; a seeded Random has the same method.

@@ -122,17 +122,20 @@ async def test_consent_given_is_recorded(session: Session) -> None:
 
 
 async def test_consent_refused_ends_the_form_and_keeps_nothing(session: Session) -> None:
+    cid = conversation_id()
     tracker = make_tracker(
         form=HEALTH,
         requested="consent",
         text="không đồng ý",
         intent="deny",
         candidates={"consent": False},
+        sender=cid,
     )
     events, _ = await run_validation(ValidateHealthDeclarationForm(), tracker)
-    # Nothing about the resident is kept (item 7): no consent row, no resident row.
+    # Nothing about the resident is kept (item 7): no consent row, no resident row. (Other
+    # tests' residents may share the database: look for this conversation's only.)
+    assert session.scalar(select(Resident).where(Resident.conversation_id == cid)) is None
     assert session.scalar(select(Consent)) is None
-    assert session.scalar(select(Resident)) is None
     assert events == [
         SlotSet("consent", False),
         SlotSet("consent_id", None),
