@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     supervisor_restart_window_seconds: float = 300.0
     supervisor_backoff_base_seconds: float = 1.0
     supervisor_backoff_max_seconds: float = 30.0
+
+    # Staff sign-in (console, team workspace, dashboard). Sessions live in Redis (or the
+    # in-process stand-in) and end after this much inactivity, or this long after sign-in.
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
+    login_max_failures: int = Field(default=5, ge=1)  # then the username is locked …
+    login_lockout_minutes: int = Field(default=15, ge=1)  # … for this long
+    login_ip_max_failures: int = Field(default=30, ge=1)  # failed sign-ins from one address …
+    login_ip_window_minutes: int = Field(default=15, ge=1)  # … within this window
 
     # Team notifications (outbox) go through the Telegram bot configured below; without a
     # token they wait in the outbox, seen in the console.
@@ -117,6 +126,11 @@ class Settings(BaseSettings):
     @property
     def zalo_enabled(self) -> bool:
         return bool(self.zalo_app_id)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get the Secure flag when the public address is HTTPS."""
+        return self.public_base_url.lower().startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -9,6 +9,7 @@ from bot.outbox.models import OutboxMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.residents.models import Resident
 from bot.teams.models import Team, TeamWard
+from bot.users.models import User
 
 __all__ = [
     "AidRequest",
@@ -24,4 +25,5 @@ __all__ = [
     "Resident",
     "Team",
     "TeamWard",
+    "User",
 ]

@@ -21,6 +21,7 @@ from bot.logging import configure_logging
 from bot.outbox.worker import run_worker
 from bot.settings import Settings, get_settings
 from bot.web import chat, health
+from bot.web.auth.setup import install_auth
 from connectors.telegram import webhook as telegram_webhook
 from connectors.zalo import webhook as zalo_webhook
 
@@ -69,6 +70,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert settings is not None
         app_redis = redis or get_redis()
+        app.state.redis = app_redis
         app.state.rasa = rasa or RasaClient(settings)
         app.state.pipeline = ConversationPipeline(
             settings=settings, rasa=app.state.rasa, redis=app_redis
@@ -99,6 +101,7 @@ def create_app(
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)
     app.state.settings = settings
 
+    install_auth(app, settings)  # staff sessions, CSRF, security headers, /login
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
 
     app.mount(
