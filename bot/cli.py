@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Citizen help hotline operations.", no_args_is_help=True)
 handoffs_app = typer.Typer(help="Conversations waiting for a person.", no_args_is_help=True)
 content_app = typer.Typer(help="The editable content files.", no_args_is_help=True)
-telegram_app = typer.Typer(help="The Telegram bot.", no_args_is_help=True)
-zalo_app = typer.Typer(help="The Zalo Official Account.", no_args_is_help=True)
+outbound_app = typer.Typer(
+    help="Messages to residents and teams: delivery state, dead letters.", no_args_is_help=True
+)
+jobs_app = typer.Typer(help="The inbound job queue's dead letters.", no_args_is_help=True)
 channels_app = typer.Typer(help="Channel problems admins should see.", no_args_is_help=True)
 app.add_typer(handoffs_app, name="handoffs")
 app.add_typer(content_app, name="content")
@@ -31,11 +33,21 @@ teams_app = typer.Typer(help="Support teams and the wards they cover.", no_args_
 requests_app = typer.Typer(help="Hardship (aid) requests.", no_args_is_help=True)
 app.add_typer(teams_app, name="teams")
 app.add_typer(requests_app, name="requests")
-app.add_typer(telegram_app, name="telegram")
-app.add_typer(zalo_app, name="zalo")
 app.add_typer(channels_app, name="channels")
 users_app = typer.Typer(help="Staff accounts: admin, staff, team.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(outbound_app, name="outbound")
+app.add_typer(jobs_app, name="jobs")
+
+
+def _add_channel_commands() -> None:
+    from bot.channels.registry import command_groups
+
+    for name, group in command_groups().items():
+        app.add_typer(group, name=name)
+
+
+_add_channel_commands()
 
 
 @app.command()
@@ -303,59 +315,13 @@ def content_check() -> None:
 
 @app.command()
 def worker() -> None:
-    """Runs the workers alone: residents' replies and team notifications.
+    """Runs the workers alone: inbound jobs (residents' turns) and outbound messages.
 
-    Use it when the web app does not run them (WORKER_IN_PROCESS=false, OUTBOX_WORKER_IN_WEB=false).
+    Use it when the web app does not run them (WORKER_IN_PROCESS=false).
     """
-    from bot.delivery.commands import run_worker
+    from bot.worker import run_worker
 
     asyncio.run(run_worker())
-
-
-@telegram_app.command("set-webhook")
-def telegram_set_webhook(
-    url: str = typer.Option(
-        "", help="Public HTTPS URL; default PUBLIC_BASE_URL/webhooks/telegram."
-    ),
-) -> None:
-    """Registers the webhook (with the secret token) with Telegram."""
-    from bot.delivery.commands import set_telegram_webhook
-
-    target = asyncio.run(set_telegram_webhook(url or None))
-    typer.echo(f"Telegram will deliver updates to {target}")
-
-
-@telegram_app.command("poll")
-def telegram_poll() -> None:
-    """Long polling for a local run without a public URL (removes the webhook); Ctrl-C stops."""
-    from bot.delivery.commands import poll_telegram
-
-    asyncio.run(poll_telegram())  # stops on SIGINT/SIGTERM itself
-
-
-@zalo_app.command("set-tokens")
-def zalo_set_tokens(
-    expires_in: int = typer.Option(90000, help="Seconds the access token is valid."),
-) -> None:
-    """Stores an OAuth v4 pair (from the Zalo developer console), asked without echo."""
-    from datetime import timedelta
-
-    from bot.db.base import utcnow
-    from connectors.zalo.tokens import TokenPair, save_pair
-
-    access = typer.prompt("Access token", hide_input=True)
-    refresh = typer.prompt("Refresh token", hide_input=True)
-    save_pair(TokenPair(access, refresh, utcnow() + timedelta(seconds=expires_in)))
-    typer.echo("Zalo tokens stored; the hotline refreshes them from now on.")
-
-
-@zalo_app.command("refresh-token")
-def zalo_refresh_token() -> None:
-    """Refreshes the Zalo access token now (it is also refreshed ahead of expiry on use)."""
-    from bot.delivery.commands import refresh_zalo_token
-
-    expires_at = asyncio.run(refresh_zalo_token())
-    typer.echo(f"Zalo access token valid until {expires_at}")
 
 
 @channels_app.command("incidents")
@@ -364,8 +330,8 @@ def channels_incidents(
     limit: int = typer.Option(50, help="How many, newest first."),
 ) -> None:
     """Lists undeliverable replies, residents outside the reply window, token failures."""
+    from bot.channels.incidents import recent_incidents
     from bot.db.session import session_scope
-    from bot.delivery.service import recent_incidents
 
     with session_scope() as session:
         rows: list[dict[str, Any]] = [
@@ -390,6 +356,167 @@ def channels_incidents(
         )
     if not rows:
         typer.echo("No channel incidents.")
+
+
+@outbound_app.command("list")
+def outbound_list(
+    status: str | None = typer.Option(
+        None, help="pending, sent, failed_retrying, dead or skipped."
+    ),
+    conversation: str | None = typer.Option(None, help="Only this conversation id."),
+    limit: int = typer.Option(50, help="How many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Lists outbound messages with their delivery state (never their text)."""
+    from bot.db.session import session_scope
+    from bot.outbound.models import OutboundStatus
+    from bot.outbound.service import DeliveryState, list_messages
+
+    if status and status not in set(OutboundStatus):
+        raise typer.BadParameter(f"status must be one of {', '.join(OutboundStatus)}")
+    with session_scope() as session:
+        rows: list[dict[str, Any]] = []
+        for message in list_messages(
+            session=session,
+            status=OutboundStatus(status) if status else None,
+            conversation_id=conversation,
+            limit=limit,
+        ):
+            state = DeliveryState.of(message)
+            rows.append(
+                {
+                    "id": state.id,
+                    "kind": state.kind,
+                    "channel": state.channel,
+                    "conversation_id": message.conversation_id,
+                    "status": state.status,
+                    "skip_reason": state.skip_reason,
+                    "attempts": state.attempts,
+                    "last_error": state.last_error,
+                    "sent_at": state.sent_at.isoformat() if state.sent_at else None,
+                    "updated_at": state.updated_at.isoformat(),
+                }
+            )
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        state = row["status"] + (f":{row['skip_reason']}" if row["skip_reason"] else "")
+        typer.echo(
+            f"{row['id']:>6}  {row['updated_at'][:19]}  {row['channel']:<8} {row['kind']:<18} "
+            f"{state:<24} tries {row['attempts']:<3} {row['last_error'] or ''}"
+        )
+    if not rows:
+        typer.echo("No outbound message matches.")
+
+
+@outbound_app.command("replay")
+def outbound_replay(
+    message_id: int | None = typer.Argument(None, help="The id shown by `outbound list`."),
+    all_dead: bool = typer.Option(False, "--all-dead", help="Every dead letter."),
+) -> None:
+    """Puts dead letters back in the queue with fresh tries (the worker sends them)."""
+    from bot.db.session import session_scope
+    from bot.outbound.service import NotReplayable, replay, replay_all_dead
+
+    if (message_id is None) == (not all_dead):
+        raise typer.BadParameter("give a message id or --all-dead")
+    try:
+        with session_scope() as session:
+            if all_dead:
+                count = replay_all_dead(session=session)
+            else:
+                assert message_id is not None
+                replay(session=session, message_id=message_id)
+                count = 1
+    except LookupError:
+        typer.echo(f"No outbound message {message_id}.", err=True)
+        raise typer.Exit(1) from None
+    except NotReplayable as exc:
+        typer.echo(f"Not replayed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{count} message(s) queued again.")
+
+
+@outbound_app.command("resume")
+def outbound_resume(channel: str = typer.Argument(..., help="telegram, zalo, …")) -> None:
+    """Lifts the pause of a channel whose token was refused (after fixing the token)."""
+    import redis.asyncio as aioredis
+
+    from bot.outbound.sender import ChannelPauses
+
+    url = get_settings().redis_url
+    if not url:
+        typer.echo(
+            "Without REDIS_URL the pause lives inside the web app: restart it to resume.",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+    async def resume() -> bool:
+        redis = aioredis.Redis.from_url(url, decode_responses=True)
+        try:
+            return await ChannelPauses(redis).resume(channel)
+        finally:
+            await redis.connection_pool.disconnect()
+
+    was_paused = asyncio.run(resume())
+    typer.echo(f"{channel} resumed." if was_paused else f"{channel} was not paused.")
+
+
+@jobs_app.command("dead")
+def jobs_dead(
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    limit: int = typer.Option(50, help="How many, newest first."),
+) -> None:
+    """Lists inbound jobs that failed every try (never their text)."""
+    from bot.db.session import session_scope
+    from bot.delivery.service import dead_jobs
+
+    with session_scope() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": d.id,
+                "channel": d.channel,
+                "kind": d.kind,
+                "conversation_id": d.conversation_id,
+                "error": d.error,
+                "attempts": d.attempts,
+                "replay_requested": d.replay_requested_at is not None,
+                "created_at": d.created_at.isoformat(),
+            }
+            for d in dead_jobs(session=session, limit=limit)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        replay_mark = "  (replay asked)" if row["replay_requested"] else ""
+        typer.echo(
+            f"{row['id']:>5}  {row['created_at'][:19]}  {row['channel']:<8} {row['kind']:<11} "
+            f"{row['error']:<24} tries {row['attempts']}  {row['conversation_id']}{replay_mark}"
+        )
+    if not rows:
+        typer.echo("No dead job.")
+
+
+@jobs_app.command("replay")
+def jobs_replay(
+    dead_id: int | None = typer.Argument(None, help="The id shown by `jobs dead`."),
+    all_dead: bool = typer.Option(False, "--all-dead", help="Every dead job."),
+) -> None:
+    """Asks the worker to put dead jobs back on the queue (it does so within a minute)."""
+    from bot.db.session import session_scope
+    from bot.delivery.service import request_replay
+
+    if (dead_id is None) == (not all_dead):
+        raise typer.BadParameter("give a dead job id or --all-dead")
+    with session_scope() as session:
+        count = request_replay(session=session, dead_job_id=None if all_dead else dead_id)
+    if not count:
+        typer.echo("No such dead job (or its replay is already asked).", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{count} job(s) will be queued again by the worker.")
 
 
 def _print_one_time_password(username: str, password: str) -> None:

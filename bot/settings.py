@@ -59,11 +59,6 @@ class Settings(BaseSettings):
     login_ip_max_failures: int = Field(default=30, ge=1)  # failed sign-ins from one address …
     login_ip_window_minutes: int = Field(default=15, ge=1)  # … within this window
 
-    # Team notifications (outbox) go through the Telegram bot configured below; without a
-    # token they wait in the outbox, seen in the console.
-    outbox_worker_in_web: bool = True  # else run `hotline worker` as its own process
-    outbox_poll_seconds: float = 2.0
-
     content_dir: Path = PROJECT_ROOT / "data" / "content"
     max_message_chars: int = 2000
 
@@ -86,14 +81,16 @@ class Settings(BaseSettings):
     zalo_token_refresh_margin_seconds: int = 3600  # refresh this long before expiry
     zalo_messages_per_second: int = 20
 
-    # The delivery worker: in the web app's process by default, or `hotline worker`.
+    # The workers (inbound jobs and every outbound message: bot replies, team notifications,
+    # staff replies…): in the web app's process by default, or `hotline worker`.
     worker_in_process: bool = True
     jobs_stream: str = "hotline:jobs"  # the Redis stream of queued jobs
     worker_concurrency: int = 50
-    delivery_max_attempts: int = 12
-    delivery_backoff_base_seconds: float = 0.5
-    delivery_backoff_max_seconds: float = 60.0
     worker_claim_idle_seconds: float = 120.0  # a job unacknowledged this long is taken over
+    # The one retry policy of every send (bot/outbound/policy.py).
+    outbound_max_attempts: int = 12
+    outbound_backoff_base_seconds: float = 0.5
+    outbound_backoff_max_seconds: float = 60.0
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:

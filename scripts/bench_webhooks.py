@@ -154,8 +154,8 @@ def main() -> int:
         "ZALO_REFRESH_TOKEN": "refresh-0",
         "ZALO_API_BASE_URL": zalo.url,
         "ZALO_OAUTH_BASE_URL": zalo.url,
-        "DELIVERY_BACKOFF_BASE_SECONDS": "0.05",
-        "DELIVERY_BACKOFF_MAX_SECONDS": "1",
+        "OUTBOUND_BACKOFF_BASE_SECONDS": "0.05",
+        "OUTBOUND_BACKOFF_MAX_SECONDS": "1",
         "REDIS_URL": args.redis_url,
         "WORKER_IN_PROCESS": "false" if args.no_worker else "true",
     }

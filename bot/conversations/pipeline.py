@@ -6,6 +6,7 @@ worker, so the channels differ only in how messages arrive and leave.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -103,10 +104,10 @@ class ConversationPipeline:
         dedupe_key = None
         if message.platform_message_id:
             dedupe_key = f"turn:{message.conversation_id}:{message.platform_message_id}"
-            if not await self._redis.set(dedupe_key, "", nx=True, ex=DEDUPE_TTL_SECONDS):
-                earlier = await self._redis.get(dedupe_key)
+            earlier = await self._claim_turn(dedupe_key)
+            if earlier is not None:
                 logger.info("duplicate message on %s", message.channel)
-                return [OutboundReply.from_dict(r) for r in json.loads(earlier or "[]")]
+                return earlier
         try:
             replies = await self._replies(message)
         except RasaUnavailable as exc:
@@ -114,11 +115,32 @@ class ConversationPipeline:
             if dedupe_key:  # let the resident's retry go through
                 await self._redis.delete(dedupe_key)
             return [unavailable_reply()]
+        except BaseException:
+            # Any other failure, or the worker stopping mid-turn (CancelledError): the turn
+            # has no replies yet, so the retried job must run it rather than find the mark.
+            if dedupe_key:
+                await asyncio.shield(self._redis.delete(dedupe_key))
+            raise
         if dedupe_key:
             await self._redis.set(
                 dedupe_key, json.dumps([r.as_dict() for r in replies]), ex=DEDUPE_TTL_SECONDS
             )
         return replies
+
+    async def _claim_turn(self, dedupe_key: str) -> list[OutboundReply] | None:
+        """Marks a turn as under way; returns the replies of an earlier run of it instead.
+
+        The mark ("") expires after the longest a turn can take, so a process killed mid-turn
+        (which cannot remove it) does not hide the turn from the job's retry for a day.
+        """
+        in_progress_ttl = int(self._settings.rasa_timeout_seconds) + 30
+        while not await self._redis.set(dedupe_key, "", nx=True, ex=in_progress_ttl):
+            earlier = await self._redis.get(dedupe_key)
+            if earlier:  # finished: the same replies again
+                return [OutboundReply.from_dict(r) for r in json.loads(earlier)]
+            if earlier is not None:  # under way elsewhere: wait for its replies
+                await asyncio.sleep(0.2)
+        return None
 
     async def _replies(self, message: InboundMessage) -> list[OutboundReply]:
         text = _CONTROL_CHARS.sub("", message.contact_phone or message.text or "").strip()

@@ -1,11 +1,12 @@
 """Every model, imported in one place so Alembic and `create_all` see the whole schema."""
 
 from bot.audit.models import AuditEvent
+from bot.channels.models import ChannelIncident, ChannelToken
 from bot.consents.models import Consent
 from bot.db.base import Base
-from bot.delivery.models import ChannelIncident, ChannelToken
+from bot.delivery.models import DeadJob
 from bot.handoff.models import HandoffRequest
-from bot.outbox.models import OutboxMessage
+from bot.outbound.models import OutboundMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.residents.models import Resident
 from bot.teams.models import Team, TeamWard
@@ -18,9 +19,10 @@ __all__ = [
     "ChannelIncident",
     "ChannelToken",
     "Consent",
+    "DeadJob",
     "HandoffRequest",
     "HealthDeclaration",
-    "OutboxMessage",
+    "OutboundMessage",
     "RequestStatusChange",
     "Resident",
     "Team",

@@ -1,48 +1,31 @@
-"""Things admins must see about the channels: replies that could not be delivered, token failures."""
+"""The inbound job queue's dead letters."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.base import Base, Timestamped, utcnow
+from bot.db.base import Base, Timestamped
 
 
-class IncidentKind(StrEnum):
-    OUTSIDE_WINDOW = "outside_window"  # e.g. Zalo -230: no interaction in the last 7 days
-    UNREACHABLE = "unreachable"  # blocked the bot, unfollowed
-    UNDELIVERABLE = "undeliverable"  # retries used up
-    REJECTED = "rejected"  # the platform refused the message itself
-    TOKEN_REFRESH_FAILED = "token_refresh_failed"
+class DeadJob(Timestamped, Base):
+    """An inbound job that failed every try (a poison job): kept for an operator to look at
+    and replay (`hotline jobs dead`, `hotline jobs replay`). The job holds the resident's
+    message, so it is personal data: erased with the conversation."""
 
-
-class ChannelIncident(Timestamped, Base):
-    """One problem on a channel. No message text is stored (it may hold personal data)."""
-
-    __tablename__ = "channel_incidents"
+    __tablename__ = "dead_jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16), index=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
-    conversation_id: Mapped[str | None] = mapped_column(String(128), default=None)
-    code: Mapped[str | None] = mapped_column(String(32), default=None)
-    detail: Mapped[str] = mapped_column(String(300), default="")
-
-
-class ChannelToken(Base):
-    """A channel's current OAuth pair (Zalo OA). Refresh tokens are single-use, so a refresh
-    takes a lease on this row first (one refresh at a time across processes) and stores the
-    new pair before anyone uses it."""
-
-    __tablename__ = "channel_tokens"
-
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    access_token: Mapped[str] = mapped_column(String(2000))
-    refresh_token: Mapped[str] = mapped_column(String(2000))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    entry_id: Mapped[str] = mapped_column(String(64))  # its id in the Redis stream
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    job: Mapped[str] = mapped_column(Text)  # the job as queued (JSON)
+    error: Mapped[str] = mapped_column(String(300))  # the exception's type, never its text
+    attempts: Mapped[int] = mapped_column(Integer)
+    # Set by `hotline jobs replay`; the worker puts the job back on the stream and deletes it.
+    replay_requested_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )

@@ -1,4 +1,5 @@
-"""Builds the connectors, rate limits and worker of one process from its settings."""
+"""Builds one process's outbound path (channels, sender, events) and, when asked, its workers:
+the inbound job worker and the outbound worker, started and stopped together."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from bot.channels.base import Channel
 from bot.conversations.pipeline import ConversationPipeline
 from bot.delivery.queue import JobQueue
-from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.worker import DeliveryWorker
+from bot.outbound.events import DeliveryEvents
+from bot.outbound.policy import RetryPolicy
+from bot.outbound.sender import OutboundSender
+from bot.outbound.worker import OutboundWorker
 from bot.settings import Settings
-from connectors.base import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -23,36 +27,12 @@ logger = logging.getLogger(__name__)
 @dataclass
 class Delivery:
     queue: JobQueue
+    sender: OutboundSender
+    events: DeliveryEvents
     channels: dict[str, Channel] = field(default_factory=dict)
     worker: DeliveryWorker | None = None
-    task: asyncio.Task[None] | None = None
-
-
-async def build_channels(settings: Settings, redis: aioredis.Redis) -> dict[str, Channel]:
-    """The connectors whose credentials are set."""
-    channels: dict[str, Channel] = {}
-    if settings.telegram_enabled:
-        from connectors.telegram.channel import TelegramChannel
-
-        telegram = TelegramChannel(settings=settings, redis=redis)
-        channels["telegram"] = telegram
-    if settings.zalo_enabled:
-        from connectors.zalo.channel import ZaloChannel
-
-        channels["zalo"] = ZaloChannel(settings=settings, redis=redis)
-    return channels
-
-
-def build_limiters(settings: Settings, redis: aioredis.Redis) -> dict[str, RateLimiter]:
-    return {
-        "telegram": RateLimiter(
-            redis,
-            channel="telegram",
-            per_second=settings.telegram_messages_per_second,
-            chat_interval_seconds=settings.telegram_chat_interval_seconds,
-        ),
-        "zalo": RateLimiter(redis, channel="zalo", per_second=settings.zalo_messages_per_second),
-    }
+    outbound: OutboundWorker | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 @asynccontextmanager
@@ -62,31 +42,44 @@ async def delivery(
     redis: aioredis.Redis,
     pipeline: ConversationPipeline,
     run_worker: bool,
-    channels: dict[str, Channel] | None = None,
+    channels: dict[str, Channel],
+    events: DeliveryEvents | None = None,
 ) -> AsyncIterator[Delivery]:
-    """The queue, the connectors and (when asked) a running worker, closed on exit."""
+    """The queue and the sender over the given channels (built by bot/channels/registry.py),
+    with the workers running when asked; the channels are closed on exit."""
     queue = JobQueue(redis, stream=settings.jobs_stream)
     await queue.ensure_group()
-    result = Delivery(queue=queue)
-    result.channels = channels if channels is not None else await build_channels(settings, redis)
+    sender = OutboundSender(
+        channels=channels, redis=redis, policy=RetryPolicy.from_settings(settings)
+    )
+    result = Delivery(
+        queue=queue, sender=sender, events=events or DeliveryEvents(redis), channels=channels
+    )
     if run_worker:
+        for name in channels:
+            # A start is when an operator has fixed a refused token: try the channel again.
+            if await sender.pauses.resume(name):
+                logger.warning("%s was paused after a refused token; trying it again", name)
         result.worker = DeliveryWorker(
-            settings=settings,
-            queue=queue,
-            pipeline=pipeline,
-            channels=result.channels,
-            limiters=build_limiters(settings, redis),
+            settings=settings, queue=queue, pipeline=pipeline, sender=sender, events=result.events
         )
-        result.task = asyncio.create_task(result.worker.run(), name="delivery-worker")
+        result.outbound = OutboundWorker(sender=sender, events=result.events)
+        result.tasks = [
+            asyncio.create_task(result.worker.run(), name="delivery-worker"),
+            asyncio.create_task(result.outbound.run(), name="outbound-worker"),
+        ]
     try:
         yield result
     finally:
-        if result.worker is not None and result.task is not None:
+        if result.outbound is not None:
+            result.outbound.stop()
+        if result.worker is not None:
             await result.worker.stop()
-            result.task.cancel()
+        for task in result.tasks:
+            task.cancel()
             with suppress(asyncio.CancelledError):
-                await result.task
-        for channel in result.channels.values():
+                await task
+        for channel in channels.values():
             try:
                 await channel.aclose()
             except Exception:  # closing must not hide the reason we stop

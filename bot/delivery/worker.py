@@ -1,69 +1,86 @@
-"""The delivery worker: runs each queued turn through the pipeline and sends the replies.
+"""The inbound job worker: runs each queued turn through the pipeline and sends the replies
+through the one outbound sender (same rate limits and retry policy as every other message).
 
-Every reply is retried with exponential backoff (and the platform's `retry_after`) until it
-is delivered or `delivery_max_attempts` is used up; the job is acknowledged only then. Replies
-already delivered are counted in Redis per job, so a job taken over after a crash resumes
-where it stopped (the pipeline returns the same replies for the same platform message id).
-A crash between a send and that count may repeat one reply: delivery is at least once.
+A reply is retried in place while the resident waits, as the retry policy says; one that
+cannot be delivered (retries used up, the channel paused) becomes a dead letter in
+`outbound_messages` (`hotline outbound list --status dead`, `hotline outbound replay`). The
+job is acknowledged only when every reply is sent or recorded. Replies already delivered are
+counted in Redis per job, so a job taken over after a crash resumes where it stopped (the
+pipeline returns the same replies for the same platform message id). A crash between a send
+and that count may repeat one reply: delivery is at least once.
+
+A job that raises (a bug, a malformed job) is tried JOB_MAX_ATTEMPTS times, then kept as a
+dead job (`hotline jobs dead`, `hotline jobs replay`) with an incident, and the resident is
+sent the "system busy" reply: never a silent loss, never an endless retry.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
+from bot.channels.incidents import set_reachable
 from bot.conversations.messages import OutboundReply
-from bot.conversations.pipeline import ConversationPipeline
+from bot.conversations.pipeline import ConversationPipeline, unavailable_reply
 from bot.db.session import session_scope
-from bot.delivery.models import IncidentKind
 from bot.delivery.queue import Job, JobQueue
-from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.service import record_incident, set_reachable
+from bot.delivery.service import forget_dead_jobs, record_dead_job, replays_requested
+from bot.outbound.events import DeliveryEvents, DeliveryStateChanged
+from bot.outbound.models import SkipReason
+from bot.outbound.policy import Action
+from bot.outbound.sender import Attempt, OutboundSender
+from bot.outbound.service import dead_letter
 from bot.settings import Settings
-from connectors.base import (
-    Channel,
-    DeliveryError,
-    OutsideWindow,
-    Rejected,
-    RetryLater,
-    Unreachable,
-)
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_TTL_SECONDS = 24 * 3600
-
-
-def _record(
-    *,
-    channel: str,
-    kind: IncidentKind,
-    conversation_id: str | None,
-    code: str | None = None,
-    detail: str = "",
-    unreachable: bool = False,
-) -> None:
-    with session_scope() as session:
-        record_incident(
-            session=session,
-            channel=channel,
-            kind=kind,
-            conversation_id=conversation_id,
-            code=code,
-            detail=detail,
-        )
-        if unreachable and conversation_id:
-            set_reachable(session=session, conversation_id=conversation_id, reachable=False)
+ATTEMPTS_TTL_SECONDS = 7 * 24 * 3600
+JOB_MAX_ATTEMPTS = 5
+BOT_REPLY = "bot_reply"
 
 
 def _set_reachable(conversation_id: str, reachable: bool) -> None:
     with session_scope() as session:
         set_reachable(session=session, conversation_id=conversation_id, reachable=reachable)
+
+
+def _address(conversation_id: str) -> str:
+    return conversation_id.split(":", 1)[1]
+
+
+class ChannelNotConfigured(RuntimeError):
+    """This worker has no connector for the job's channel (another worker may have one)."""
+
+
+def _dead_letter_replies(
+    entry_id: str, job: Job, replies: list[tuple[str, OutboundReply]], error: str
+) -> list[DeliveryStateChanged]:
+    with session_scope() as session:
+        return [
+            DeliveryStateChanged.of(
+                dead_letter(
+                    session=session,
+                    channel=job.channel,
+                    address=_address(job.conversation_id),
+                    reply=reply,
+                    kind=BOT_REPLY,
+                    conversation_id=job.conversation_id,
+                    dedupe_key=f"job:{entry_id}:{index}",
+                    error=error,
+                )
+            )
+            for index, reply in replies
+        ]
+
+
+def _record_dead_job(entry_id: str, job: Job, error: str, attempts: int) -> None:
+    with session_scope() as session:
+        record_dead_job(session=session, entry_id=entry_id, job=job, error=error, attempts=attempts)
 
 
 class DeliveryWorker:
@@ -75,15 +92,15 @@ class DeliveryWorker:
         settings: Settings,
         queue: JobQueue,
         pipeline: ConversationPipeline,
-        channels: Mapping[str, Channel],
-        limiters: Mapping[str, RateLimiter],
+        sender: OutboundSender,
+        events: DeliveryEvents | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         self._settings = settings
         self._queue = queue
         self._pipeline = pipeline
-        self._channels = channels
-        self._limiters = limiters
+        self._sender = sender
+        self._events = events or DeliveryEvents()
         self._sleep = sleep
         self.consumer = f"worker-{uuid.uuid4().hex[:8]}"
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
@@ -106,12 +123,14 @@ class DeliveryWorker:
                     # Ours still under way (waiting behind a resident's earlier messages, or
                     # retrying) must not look abandoned to the other workers…
                     await self._queue.keep_alive(self.consumer, *self._in_flight)
-                    # …and jobs of a worker that died are adopted.
+                    # …jobs of a worker that died (or that failed here) are adopted…
                     for entry_id, job in await self._queue.take_over(
                         self.consumer, idle_ms=idle_ms, count=100
                     ):
                         if entry_id not in self._in_flight:
                             await self._start(entry_id, job)
+                    # …and dead jobs an operator asked to replay go back on the queue.
+                    await self.requeue_replays()
                 await self._slots.acquire()
                 self._slots.release()
                 for entry_id, job in await self._queue.read(
@@ -132,6 +151,25 @@ class DeliveryWorker:
             for task in pending:
                 task.cancel()
 
+    async def requeue_replays(self) -> int:
+        """Puts the dead jobs an operator asked to replay back on the queue."""
+
+        def requested() -> list[tuple[int, Job]]:
+            with session_scope() as session:
+                return replays_requested(session=session)
+
+        def forget(ids: list[int]) -> None:
+            with session_scope() as session:
+                forget_dead_jobs(session=session, ids=ids)
+
+        taken = await asyncio.to_thread(requested)
+        for _, job in taken:
+            await self._queue.put(job)
+        if taken:
+            await asyncio.to_thread(forget, [dead_id for dead_id, _ in taken])
+            logger.info("%d dead jobs put back on the queue", len(taken))
+        return len(taken)
+
     async def _start(self, entry_id: str, job: Job) -> None:
         await self._slots.acquire()
         self._in_flight.add(entry_id)
@@ -147,11 +185,11 @@ class DeliveryWorker:
             async with self._conversation_locks[key]:
                 await self.process(entry_id, job)
             await self._queue.ack(entry_id)
+            await self._queue.redis.delete(f"attempts:{entry_id}")
         except asyncio.CancelledError:
-            raise
-        except Exception:
-            # Left pending: another worker (or this one, later) takes it over.
-            logger.exception("job %s failed on %s", entry_id, job.channel)
+            raise  # stopping: the job stays pending and is taken over later
+        except Exception as exc:
+            await self._failed(entry_id, job, exc)
         finally:
             self._in_flight.discard(entry_id)
             self._slots.release()
@@ -160,107 +198,104 @@ class DeliveryWorker:
                 del self._lock_users[key]
                 self._conversation_locks.pop(key, None)
 
+    async def _failed(self, entry_id: str, job: Job, exc: Exception) -> None:
+        """Counts a failed try; the last one makes the job a dead letter."""
+        error = type(exc).__name__
+        key = f"attempts:{entry_id}"
+        attempts = int(await self._queue.redis.incr(key))
+        await self._queue.redis.expire(key, ATTEMPTS_TTL_SECONDS)
+        if attempts < JOB_MAX_ATTEMPTS:
+            # Left pending: another worker (or this one) takes it over after the idle time.
+            logger.warning(
+                "job %s on %s failed (%s), try %d/%d",
+                entry_id,
+                job.channel,
+                error,
+                attempts,
+                JOB_MAX_ATTEMPTS,
+                exc_info=exc,
+            )
+            return
+        logger.error(
+            "job %s on %s failed %d times (%s): moved to the dead letters",
+            entry_id,
+            job.channel,
+            attempts,
+            error,
+            exc_info=exc,
+        )
+        try:
+            await asyncio.to_thread(_record_dead_job, entry_id, job, error, attempts)
+        except Exception:
+            logger.exception("could not keep dead job %s; it stays pending", entry_id)
+            return
+        await self._queue.ack(entry_id)
+        await self._queue.redis.delete(key)
+        if job.kind == "turn":  # the resident is not left in silence
+            await self._send(entry_id, job, [(0, unavailable_reply())], dead_key="busy")
+
     async def process(self, entry_id: str, job: Job) -> None:
         """Runs one job to its end: every reply delivered, or recorded as not deliverable."""
-        channel = self._channels.get(job.channel)
         if job.kind == "unreachable":
             await asyncio.to_thread(_set_reachable, job.conversation_id, False)
             return
         if job.context.get("follow"):  # followed (again): the OA may message them
             await asyncio.to_thread(_set_reachable, job.conversation_id, True)
-        if channel is None:
-            logger.error("no connector for channel %s; job dropped", job.channel)
-            return
+        connector = self._sender.channels.get(job.channel)
+        if connector is None:
+            raise ChannelNotConfigured(job.channel)
+        # Before anything else: a button press shows a spinner until it is answered, whether
+        # it starts a turn or only gets a fixed reply (a press in a team's group).
+        await connector.acknowledge(address=_address(job.conversation_id), context=job.context)
         if job.kind == "turn" and job.message is not None:
-            try:
-                await channel.before_turn(conversation_id=job.conversation_id, context=job.context)
-            except DeliveryError as exc:
-                logger.info("before_turn on %s failed: %s", job.channel, exc.reason)
             replies = await self._pipeline.handle(job.message)
         else:
             replies = job.replies
         progress_key = f"sent:{entry_id}"
         done = int(await self._queue.redis.get(progress_key) or 0)
-        for index, reply in enumerate(replies):
-            if index < done:
-                continue
-            outcome = await self._deliver(entry_id, job, channel, reply)
-            await self._queue.redis.set(progress_key, index + 1, ex=PROGRESS_TTL_SECONDS)
-            if outcome == "stop":  # the resident cannot be reached: skip the rest
-                break
+        await self._send(entry_id, job, list(enumerate(replies))[done:], progress_key=progress_key)
         await self._queue.redis.delete(progress_key)
 
-    def _backoff(self, attempt: int) -> float:
-        base = self._settings.delivery_backoff_base_seconds
-        delay = min(self._settings.delivery_backoff_max_seconds, base * 2 ** (attempt - 1))
-        return float(delay * (0.5 + random.random() / 2))  # jitter spreads the retries
+    async def _send(
+        self,
+        entry_id: str,
+        job: Job,
+        replies: list[tuple[int, OutboundReply]],
+        *,
+        progress_key: str | None = None,
+        dead_key: str = "",
+    ) -> None:
+        """Sends a job's replies in order; what cannot be sent is recorded (see the module)."""
+        for position, (index, reply) in enumerate(replies):
+            result = await self._sender.deliver(
+                channel=job.channel,
+                address=_address(job.conversation_id),
+                reply=reply,
+                conversation_id=job.conversation_id,
+                context={**job.context, "job_id": entry_id},
+                sleep=self._sleep,
+                while_waiting=lambda: self._queue.keep_alive(self.consumer, entry_id),
+            )
+            if progress_key is not None:
+                await self._queue.redis.set(progress_key, index + 1, ex=PROGRESS_TTL_SECONDS)
+            if not self._carry_on(result):
+                if result.decision is not None and result.decision.action in (
+                    Action.DEAD,
+                    Action.PAUSE,
+                ):
+                    rest = [(f"{dead_key}{i}", r) for i, r in replies[position:]]
+                    for event in await asyncio.to_thread(
+                        _dead_letter_replies, entry_id, job, rest, result.error or "-"
+                    ):
+                        await self._events.publish(event)
+                return
 
-    async def _deliver(
-        self, entry_id: str, job: Job, channel: Channel, reply: OutboundReply
-    ) -> str:
-        """Sends one reply with retries; returns "sent", "skipped" or "stop"."""
-        limiter = self._limiters.get(job.channel)
-        attempts = self._settings.delivery_max_attempts
-        last: DeliveryError | None = None
-        for attempt in range(1, attempts + 1):
-            if limiter is not None:
-                await limiter.acquire(job.conversation_id)
-            try:
-                await channel.send(
-                    conversation_id=job.conversation_id,
-                    reply=reply,
-                    context={**job.context, "job_id": entry_id},
-                )
-                return "sent"
-            except RetryLater as exc:
-                last = exc
-                delay = (
-                    max(exc.after, self._backoff(attempt)) if exc.after else self._backoff(attempt)
-                )
-                logger.info(
-                    "send on %s failed (%s), attempt %d/%d, retry in %.2f s",
-                    job.channel,
-                    exc.reason,
-                    attempt,
-                    attempts,
-                    delay,
-                )
-            except (OutsideWindow, Unreachable) as exc:
-                # Neither gets better by retrying: record it for the admins and stop.
-                unreachable = isinstance(exc, Unreachable)
-                kind = IncidentKind.UNREACHABLE if unreachable else IncidentKind.OUTSIDE_WINDOW
-                logger.warning("%s: resident %s (%s)", job.channel, kind, exc.code)
-                await asyncio.to_thread(
-                    _record,
-                    channel=job.channel,
-                    kind=kind,
-                    conversation_id=job.conversation_id,
-                    code=exc.code,
-                    detail=exc.reason,
-                    unreachable=unreachable,
-                )
-                return "stop"
-            except Rejected as exc:
-                logger.error("%s rejected a reply (%s): %s", job.channel, exc.code, exc.reason)
-                await asyncio.to_thread(
-                    _record,
-                    channel=job.channel,
-                    kind=IncidentKind.REJECTED,
-                    conversation_id=job.conversation_id,
-                    code=exc.code,
-                    detail=exc.reason,
-                )
-                return "skipped"
-            if attempt < attempts:
-                await self._sleep(delay)
-                await self._queue.keep_alive(self.consumer, entry_id)
-        logger.error("%s: reply not delivered after %d attempts", job.channel, attempts)
-        await asyncio.to_thread(
-            _record,
-            channel=job.channel,
-            kind=IncidentKind.UNDELIVERABLE,
-            conversation_id=job.conversation_id,
-            code=last.code if last else None,
-            detail=last.reason if last else "",
-        )
-        return "skipped"
+    @staticmethod
+    def _carry_on(result: Attempt) -> bool:
+        """Whether the next replies of the job are still worth sending."""
+        if result.decision is None:
+            return True
+        if result.decision.action is Action.SKIP:
+            # A refused message does not stop the next; a resident out of reach does.
+            return result.decision.reason in (SkipReason.REJECTED, SkipReason.NO_CHANNEL)
+        return False

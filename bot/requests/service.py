@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from bot.audit.service import record_audit
 from bot.db.base import Base, utcnow
-from bot.outbox.service import enqueue_team_notification
 from bot.places.wards import get_ward
 from bot.privacy.service import register_describer
 from bot.requests.codes import format_ref, new_ref_code
@@ -29,6 +28,7 @@ from bot.requests.models import (
     RequestStatus,
     RequestStatusChange,
 )
+from bot.requests.notifications import enqueue_team_notification
 from bot.requests.priority import assess_priority
 from bot.requests.validation import NEED_TYPES, VULNERABLE_LABELS
 from bot.residents.models import Resident

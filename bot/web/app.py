@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,17 +12,15 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.channels.registry import build_channels, webhook_routers
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
 from bot.delivery.runtime import delivery
 from bot.infra.redis import get_redis
 from bot.logging import configure_logging
-from bot.outbox.worker import run_worker
 from bot.settings import Settings, get_settings
 from bot.web import chat, health
 from bot.web.auth.setup import install_auth
-from connectors.telegram import webhook as telegram_webhook
-from connectors.zalo import webhook as zalo_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -75,27 +72,20 @@ def create_app(
         app.state.pipeline = ConversationPipeline(
             settings=settings, rasa=app.state.rasa, redis=app_redis
         )
-        # Team notifications (outbox) and residents' replies (delivery queue) have a worker each.
-        stop = asyncio.Event()
-        outbox_worker = (
-            asyncio.create_task(run_worker(settings=settings, stop=stop))
-            if settings.outbox_worker_in_web
-            else None
-        )
-        try:
-            async with delivery(
-                settings=settings,
-                redis=app_redis,
-                pipeline=app.state.pipeline,
-                run_worker=settings.worker_in_process,
-            ) as channels:
-                app.state.queue = channels.queue
-                app.state.channels = channels.channels
-                yield
-        finally:
-            stop.set()
-            if outbox_worker is not None:
-                await outbox_worker
+        # One outbound path: the workers (inbound jobs, outbound messages) run here unless
+        # WORKER_IN_PROCESS=false (then `hotline worker`).
+        async with delivery(
+            settings=settings,
+            redis=app_redis,
+            pipeline=app.state.pipeline,
+            run_worker=settings.worker_in_process,
+            channels=build_channels(settings, app_redis),
+        ) as running:
+            app.state.queue = running.queue
+            app.state.channels = running.channels
+            # The console subscribes here to show messages' delivery state live.
+            app.state.delivery_events = running.events
+            yield
         await app.state.rasa.aclose()
 
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)
@@ -109,6 +99,6 @@ def create_app(
     )
     app.include_router(health.router)
     app.include_router(chat.router)
-    app.include_router(telegram_webhook.router)
-    app.include_router(zalo_webhook.router)
+    for router in webhook_routers():
+        app.include_router(router)
     return app

@@ -27,10 +27,11 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.channels.base import AuthFailed, Rejected, RetryLater, SendRate, Unreachable
 from bot.conversations.messages import OutboundReply
 from bot.settings import Settings
-from connectors.base import Rejected, RetryLater, Unreachable
 from connectors.telegram.parse import LONG_PAYLOAD_PREFIX, payload_digest
+from connectors.text import split_text
 
 logger = logging.getLogger(__name__)
 
@@ -68,28 +69,21 @@ def make_bot(settings: Settings) -> tuple[Bot, list[HTTPXRequest]]:
     return bot, requests
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Splits a long text at paragraph, line or word boundaries into parts of `limit` or less."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = max(
-            rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit)
-        )
-        if cut <= limit // 2:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not parts:
-        parts.append(rest)
-    return parts
-
-
 def _retry_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():  # PTB 22 deprecates the int form; accept both
         warnings.simplefilter("ignore")
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def _chat_id(address: str) -> int | str:
+    """A chat id as the Bot API takes it: a number, or "@channelname"."""
+    try:
+        return int(address)
+    except ValueError:
+        if address.startswith("@"):
+            return address
+        raise Rejected("not a Telegram chat id", code="address") from None
 
 
 class TelegramChannel:
@@ -98,12 +92,21 @@ class TelegramChannel:
     def __init__(self, *, settings: Settings, redis: aioredis.Redis) -> None:
         self.bot, self._requests = make_bot(settings)
         self._redis = redis
+        self.rate = SendRate(
+            per_second=settings.telegram_messages_per_second,
+            address_interval_seconds=settings.telegram_chat_interval_seconds,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, redis: aioredis.Redis) -> TelegramChannel | None:
+        """The channel, or None when no bot token is set."""
+        return cls(settings=settings, redis=redis) if settings.telegram_enabled else None
 
     async def aclose(self) -> None:
         for request in self._requests:
             await request.shutdown()
 
-    async def before_turn(self, *, conversation_id: str, context: dict[str, Any]) -> None:
+    async def acknowledge(self, *, address: str, context: dict[str, Any]) -> None:
         """Answers a button press (Telegram shows a spinner until then); best effort."""
         query_id = context.get("callback_query_id")
         if not query_id:
@@ -113,10 +116,8 @@ class TelegramChannel:
         except TelegramError as exc:  # expired after 15 min; the reply still goes out
             logger.info("answerCallbackQuery failed: %s", type(exc).__name__)
 
-    async def send(
-        self, *, conversation_id: str, reply: OutboundReply, context: dict[str, Any]
-    ) -> None:
-        chat_id = int(conversation_id.split(":", 1)[1])
+    async def send(self, *, address: str, reply: OutboundReply, context: dict[str, Any]) -> None:
+        chat_id = _chat_id(address)
         parts = split_text(reply.text or " ", MAX_TEXT)
         markup = await self._markup(reply) if reply.buttons else None
         # Only the last part carries the buttons. A retried multi-part reply resends its parts
@@ -133,12 +134,14 @@ class TelegramChannel:
                 raise Unreachable("forbidden", code="403") from exc
             except ChatMigrated as exc:
                 raise Rejected("chat migrated", code="migrated") from exc
-            except InvalidToken as exc:
-                raise RetryLater("invalid token", code="401") from exc
-            except BadRequest as exc:
+            except InvalidToken as exc:  # 401 Unauthorized / 404 Not Found: the bot token
+                raise AuthFailed("bot token refused", code="401") from exc
+            except BadRequest as exc:  # Telegram's description, e.g. "Chat not found"
                 raise Rejected(str(exc)[:200], code="400") from exc
             except (TimedOut, NetworkError) as exc:
                 raise RetryLater(type(exc).__name__, code="network") from exc
+            except TelegramError as exc:  # e.g. an unreadable answer from a proxy
+                raise RetryLater(type(exc).__name__, code="telegram") from exc
 
     async def _markup(self, reply: OutboundReply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup:
         payloads = {b.payload for b in reply.buttons}

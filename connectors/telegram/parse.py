@@ -14,6 +14,7 @@ from telegram import Update
 
 from bot.conversations.messages import InboundMessage, Location, OutboundReply
 from bot.delivery.queue import Job
+from connectors.telegram.shapes import shape_problem
 
 CHANNEL = "telegram"
 # Inline-button payloads longer than Telegram's 64-byte callback_data travel as "p:<digest>".
@@ -48,6 +49,9 @@ def parse_update(data: Any, *, bot_username: str = "") -> ParsedUpdate:
     """Parses an update's JSON; raises MalformedUpdate when it is not one."""
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         raise MalformedUpdate("update_id missing or not an integer")
+    problem = shape_problem(data)
+    if problem is not None:
+        raise MalformedUpdate(problem)
     try:
         update = Update.de_json(data, None)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

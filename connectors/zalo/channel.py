@@ -3,7 +3,9 @@
 Zalo codes (zalo-sdk's table, Zalo OA docs "Mã lỗi"): -32 rate limited and -211/-311 out of
 quota are retried with backoff; -213 (not a follower), -230 (no interaction in 7 days) and -305
 (more than 48 h since the resident wrote) mean the resident is outside the reply window:
-recorded for staff, not retried; -216/-124 (token expired) refresh the token and retry.
+recorded for staff, not retried; -216/-124 (token expired) refresh the token and retry. A
+token that cannot be had (no pair stored, refresh token or app secret refused) is an
+authentication failure: the outbound path pauses the channel and alerts the admins.
 """
 
 from __future__ import annotations
@@ -16,10 +18,18 @@ import redis.asyncio as aioredis
 import requests
 import zalo_sdk
 
+from bot.channels.base import (
+    AuthFailed,
+    DeliveryError,
+    OutsideWindow,
+    Rejected,
+    RetryLater,
+    SendRate,
+    Unreachable,
+)
 from bot.conversations.messages import OutboundReply
 from bot.settings import Settings
-from connectors.base import OutsideWindow, Rejected, RetryLater, Unreachable
-from connectors.telegram.channel import split_text
+from connectors.text import split_text
 from connectors.zalo.choices import remember_choices, with_choices
 from connectors.zalo.client import ZaloHTTPError, send_text
 from connectors.zalo.tokens import TokenUnavailable, ZaloTokens
@@ -31,6 +41,15 @@ RETRY_CODES = {-32: 1.0, -211: 60.0, -311: 60.0, -218: 60.0}
 WINDOW_CODES = {-213, -230, -305}
 UNREACHABLE_CODES = {-217, -222, -227}
 TOKEN_CODES = {-216, -124}
+
+
+CHANNEL = "zalo"
+
+
+def _token_error(exc: TokenUnavailable) -> DeliveryError:
+    if exc.transient:
+        return RetryLater("no access token yet", after=30, code="token")
+    return AuthFailed("no usable access token", code="token")
 
 
 class ZaloChannel:
@@ -46,31 +65,34 @@ class ZaloChannel:
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
+        self.rate = SendRate(per_second=settings.zalo_messages_per_second)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, redis: aioredis.Redis) -> ZaloChannel | None:
+        """The channel, or None when no Zalo app is configured."""
+        return cls(settings=settings, redis=redis) if settings.zalo_enabled else None
 
     async def aclose(self) -> None:
         self._session.close()
         await self.tokens.aclose()
 
-    async def before_turn(self, *, conversation_id: str, context: dict[str, Any]) -> None:
+    async def acknowledge(self, *, address: str, context: dict[str, Any]) -> None:
         return None
 
-    async def send(
-        self, *, conversation_id: str, reply: OutboundReply, context: dict[str, Any]
-    ) -> None:
-        user_id = conversation_id.split(":", 1)[1]
+    async def send(self, *, address: str, reply: OutboundReply, context: dict[str, Any]) -> None:
         text = with_choices(reply)
         # Stored before sending: the resident may answer "1" as soon as the message arrives.
         await remember_choices(
-            self._redis, conversation_id, reply, turn=str(context.get("job_id", ""))
+            self._redis, f"{CHANNEL}:{address}", reply, turn=str(context.get("job_id", ""))
         )
         for part in split_text(text, MAX_TEXT):
-            await self._send_part(user_id, part)
+            await self._send_part(address, part)
 
     async def _send_part(self, user_id: str, text: str) -> None:
         try:
             token = await self.tokens.access_token()
         except TokenUnavailable as exc:
-            raise RetryLater("no access token", after=30, code="token") from exc
+            raise _token_error(exc) from exc
         try:
             await asyncio.to_thread(
                 send_text,
@@ -94,8 +116,8 @@ class ZaloChannel:
         if code in TOKEN_CODES:
             try:
                 await self.tokens.access_token(rejected=token)
-            except TokenUnavailable:
-                raise RetryLater("token refresh failed", after=30, code=str(code)) from None
+            except TokenUnavailable as exc:
+                raise _token_error(exc) from None
             raise RetryLater("token refreshed", code=str(code))
         if code in RETRY_CODES:
             raise RetryLater(reason, after=RETRY_CODES[code], code=str(code))

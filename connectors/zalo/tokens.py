@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import or_, select, update
 
+from bot.channels.incidents import record_incident
+from bot.channels.models import ChannelToken, IncidentKind
 from bot.db.base import utcnow
 from bot.db.session import session_scope
-from bot.delivery.models import ChannelToken, IncidentKind
-from bot.delivery.service import record_incident
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,12 @@ WAIT_SECONDS = 35
 
 
 class TokenUnavailable(RuntimeError):
-    """No usable access token (none configured, or the refresh failed)."""
+    """No usable access token (none configured, or the refresh failed). `transient`: a
+    passing fault (network, another process refreshing) rather than refused credentials."""
+
+    def __init__(self, reason: str, *, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,7 @@ class ZaloTokens:
             if claimed is not None:
                 break
             if asyncio.get_running_loop().time() > deadline:
-                raise TokenUnavailable("another process holds the refresh lease")
+                raise TokenUnavailable("another process holds the refresh lease", transient=True)
             await asyncio.sleep(0.1)
         if not self._due(claimed, rejected):  # refreshed between our read and the lease
             await asyncio.to_thread(_release_lease, self._owner)
@@ -195,7 +200,7 @@ class ZaloTokens:
             logger.error("Zalo token refresh lost its lease; using the stored pair")
             stored = await asyncio.to_thread(load_pair)
             if stored is None:
-                raise TokenUnavailable("token row vanished")
+                raise TokenUnavailable("token row vanished", transient=True)
             return stored.access_token
         logger.info("Zalo access token refreshed; valid until %s", pair.expires_at.isoformat())
         return pair.access_token
@@ -218,9 +223,14 @@ class ZaloTokens:
             )
             data = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise TokenUnavailable(f"OAuth call failed: {type(exc).__name__}") from exc
+            raise TokenUnavailable(
+                f"OAuth call failed: {type(exc).__name__}", transient=True
+            ) from exc
         if response.status_code != 200 or not isinstance(data, dict):
-            raise TokenUnavailable(f"OAuth answered HTTP {response.status_code}")
+            raise TokenUnavailable(
+                f"OAuth answered HTTP {response.status_code}",
+                transient=response.status_code >= 500 or response.status_code == 429,
+            )
         if "access_token" not in data or "refresh_token" not in data:
             raise TokenUnavailable(f"OAuth error {data.get('error')}: {data.get('error_name', '')}")
         try:

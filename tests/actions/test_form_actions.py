@@ -27,7 +27,7 @@ from actions.requests_status import ActionCheckRequestStatus
 from bot.audit.models import AuditEvent
 from bot.consents.models import Consent
 from bot.db import session as db_session
-from bot.outbox.models import OutboxMessage
+from bot.outbound.models import OutboundMessage
 from bot.requests.codes import format_ref
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.requests.service import submit_aid_request
@@ -320,7 +320,7 @@ async def test_health_declaration_saved(session: Session) -> None:
 def _counts(session: Session) -> tuple[int, ...]:
     return tuple(
         session.scalar(select(func.count()).select_from(model))  # type: ignore[misc]
-        for model in (AidRequest, RequestStatusChange, OutboxMessage, AuditEvent)
+        for model in (AidRequest, RequestStatusChange, OutboundMessage, AuditEvent)
     )
 
 
@@ -366,7 +366,7 @@ async def test_failure_midway_leaves_nothing_half_written(
     before = _counts(session)
 
     def broken_outbox(**_: Any) -> None:
-        raise OperationalError("INSERT INTO outbox_messages", {}, Exception("disk I/O error"))
+        raise OperationalError("INSERT INTO outbound_messages", {}, Exception("disk I/O error"))
 
     monkeypatch.setattr(request_service, "enqueue_team_notification", broken_outbox)
     tracker = make_tracker(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -13,9 +14,11 @@ import pytest
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import sessionmaker
 
+from bot.channels.models import ChannelIncident, ChannelToken
 from bot.conversations.rasa_client import RasaClient
 from bot.db import session as db_session
-from bot.delivery.models import ChannelIncident, ChannelToken
+from bot.delivery.models import DeadJob
+from bot.outbound.models import OutboundMessage
 from bot.residents.models import Resident
 from bot.settings import Settings
 from tests.fakes import telegram_api, zalo_api
@@ -63,8 +66,8 @@ def settings(telegram_fake: FakeTelegramAPI, zalo_fake: FakeZaloAPI) -> Settings
         zalo_api_base_url=zalo_fake.url,
         zalo_oauth_base_url=zalo_fake.url,
         zalo_webhook_max_age_seconds=0,
-        delivery_backoff_base_seconds=0.01,
-        delivery_backoff_max_seconds=0.05,
+        outbound_backoff_base_seconds=0.01,
+        outbound_backoff_max_seconds=0.05,
         rasa_url="http://rasa.test",
     )
 
@@ -74,12 +77,18 @@ class FakeRasa:
 
     def __init__(self) -> None:
         self.turns: list[dict[str, Any]] = []
+        self.broken = False  # answers 200 with a body that is not REST channel output
+        self.hang_first = False  # the first turn never answers (until cancelled)
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
+    async def handler(self, request: httpx.Request) -> httpx.Response:
         if request.method == "GET" and request.url.path == "/health":  # the action server
             return httpx.Response(200)
         body = json.loads(request.content)
         self.turns.append(body)
+        if self.hang_first and len(self.turns) == 1:
+            await asyncio.Event().wait()
+        if self.broken:
+            return httpx.Response(200, json=["not a bot message"])
         text = body["message"]
         if text == "buttons":
             return httpx.Response(
@@ -132,7 +141,7 @@ def committed_db(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[En
     monkeypatch.setattr(db_session, "get_sessionmaker", lambda: factory)
     yield engine
     with engine.begin() as conn:
-        for model in (ChannelIncident, ChannelToken, Resident):
+        for model in (ChannelIncident, ChannelToken, DeadJob, OutboundMessage, Resident):
             conn.execute(delete(model))
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.delivery import commands
+from connectors.telegram import commands
 from tests.channels.conftest import TELEGRAM_SECRET, fixture, wait_for
 
 pytestmark = pytest.mark.usefixtures("committed_db")
@@ -40,3 +40,13 @@ async def test_long_polling_runs_the_same_turns(patched, telegram_fake, fake_ras
     assert telegram_fake.sent()[0].params["text"] == "Đã nhận: xin chao"
     assert len(telegram_fake.sent("deleteWebhook")) == 1
     assert len(fake_rasa.turns) == 1
+
+
+async def test_long_polling_stops_on_a_refused_token(patched, telegram_fake, monkeypatch):
+    """Telegram answers 404 for a token it does not know: say so and stop, not poll forever."""
+    from pydantic import SecretStr
+
+    wrong = patched.model_copy(update={"telegram_bot_token": SecretStr("999:not-this-bot")})
+    monkeypatch.setattr(commands, "get_settings", lambda: wrong)
+    with pytest.raises(commands.TokenRefused, match="TELEGRAM_BOT_TOKEN"):
+        await asyncio.wait_for(commands.poll_telegram(stop=asyncio.Event(), timeout=1), 20)

@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.channels.models import ChannelIncident
 from bot.conversations.messages import InboundMessage, OutboundReply
 from bot.conversations.pipeline import ConversationPipeline
-from bot.delivery.models import ChannelIncident
 from bot.delivery.queue import Job, JobQueue
-from bot.delivery.runtime import build_limiters
 from bot.delivery.worker import DeliveryWorker
+from bot.outbound.policy import RetryPolicy
+from bot.outbound.sender import OutboundSender
 from bot.residents.models import Resident
 from connectors.telegram.channel import TelegramChannel
 from tests.channels.conftest import drained, fixture, running_app, telegram_headers, wait_for
@@ -133,7 +134,7 @@ async def test_payloads_over_64_bytes_travel_as_a_digest(
     payload = "Tôi ở Phường Thạnh Mỹ Tây, Thành phố Hồ Chí Minh, gần chợ Bà Chiểu"
     channel = TelegramChannel(settings=settings, redis=redis)
     await channel.send(
-        conversation_id="telegram:1111111",
+        address="1111111",
         reply=OutboundReply("Chọn:", [ReplyButton("Đúng", payload)]),
         context={},
     )
@@ -163,9 +164,7 @@ async def test_photo_gets_the_text_only_reply(
 async def test_long_replies_are_split(settings, redis, rasa_client, telegram_fake):
     channel = TelegramChannel(settings=settings, redis=redis)
     try:
-        await channel.send(
-            conversation_id="telegram:5", reply=OutboundReply("chữ " * 2000), context={}
-        )
+        await channel.send(address="5", reply=OutboundReply("chữ " * 2000), context={})
     finally:
         await channel.aclose()
     parts = [c.params["text"] for c in telegram_fake.sent()]
@@ -186,8 +185,9 @@ async def _worker(settings, redis, rasa_client, sleeps=None):  # type: ignore[no
         settings=settings,
         queue=queue,
         pipeline=pipeline,
-        channels={"telegram": channel},
-        limiters=build_limiters(settings, redis),
+        sender=OutboundSender(
+            channels={"telegram": channel}, redis=redis, policy=RetryPolicy.from_settings(settings)
+        ),
         sleep=record,
     )
     return queue, channel, worker
@@ -264,3 +264,26 @@ async def test_a_dead_workers_job_is_taken_over(settings, redis, rasa_client, te
         await wait_for(lambda: len(telegram_fake.sent()) == 1)
         await drained(app.state.queue)
     assert len(telegram_fake.sent()) == 1
+
+
+async def test_a_button_press_in_a_group_is_answered(
+    settings, redis, rasa_client, telegram_fake, fake_rasa
+):
+    """A press in a team's group gets no turn, but Telegram's spinner must stop."""
+    press = fixture("telegram/callback_query.json")
+    press["update_id"] = 10077
+    press["callback_query"]["id"] = "group-press-1"
+    press["callback_query"]["message"]["chat"] = {
+        "id": -100777,
+        "type": "supergroup",
+        "title": "Tổ",
+    }
+    async with running_app(settings, redis, rasa_client) as (app, client):
+        response = await client.post("/webhooks/telegram", json=press, headers=telegram_headers())
+        assert response.status_code == 200
+        await wait_for(lambda: len(telegram_fake.sent()) == 1)
+        await drained(app.state.queue)
+    answered = telegram_fake.sent("answerCallbackQuery")
+    assert [c.params["callback_query_id"] for c in answered] == ["group-press-1"]
+    assert "nhắn riêng" in telegram_fake.sent()[0].params["text"]
+    assert fake_rasa.turns == []

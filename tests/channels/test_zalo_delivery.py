@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.channels.base import OutsideWindow
+from bot.channels.models import ChannelIncident
 from bot.conversations.messages import OutboundReply, ReplyButton
 from bot.db.base import utcnow
-from bot.delivery.models import ChannelIncident
 from bot.residents.models import Resident
-from connectors.base import OutsideWindow
 from connectors.zalo.channel import ZaloChannel
 from connectors.zalo.tokens import TokenPair, TokenUnavailable, ZaloTokens, load_pair, save_pair
 from tests.channels.conftest import drained, fixture, running_app, wait_for, zalo_headers
@@ -101,9 +101,7 @@ def _fresh_pair(access: str = "access-0", refresh: str = "refresh-0", hours: int
 async def test_long_texts_are_split_at_2000(settings, redis, zalo_fake):
     save_pair(_fresh_pair())
     channel = ZaloChannel(settings=settings, redis=redis)
-    await channel.send(
-        conversation_id=f"zalo:{USER}", reply=OutboundReply("chữ " * 900), context={}
-    )
+    await channel.send(address=USER, reply=OutboundReply("chữ " * 900), context={})
     await channel.aclose()
     assert len(zalo_fake.sent) == 2
     assert all(len(s.text) <= 2000 for s in zalo_fake.sent)
@@ -140,7 +138,7 @@ async def test_other_window_codes(settings, redis, zalo_fake, code):
     zalo_fake.error_codes = [code]
     channel = ZaloChannel(settings=settings, redis=redis)
     with pytest.raises(OutsideWindow):
-        await channel.send(conversation_id=f"zalo:{USER}", reply=OutboundReply("a"), context={})
+        await channel.send(address=USER, reply=OutboundReply("a"), context={})
     await channel.aclose()
 
 
@@ -236,7 +234,7 @@ async def test_buttons_become_numbered_choices(settings, redis, zalo_fake):
     save_pair(_fresh_pair())
     channel = ZaloChannel(settings=settings, redis=redis)
     reply = OutboundReply("Chọn:", [ReplyButton("Có", "/affirm"), ReplyButton("Không", "/deny")])
-    await channel.send(conversation_id=f"zalo:{USER}", reply=reply, context={})
+    await channel.send(address=USER, reply=reply, context={})
     await channel.aclose()
     assert zalo_fake.sent[0].text == "Chọn:\n\n1. Có\n2. Không\n(Bạn trả lời bằng số, ví dụ: 1)"
 
@@ -248,16 +246,37 @@ async def test_a_number_answers_the_last_choices_only(settings, redis, zalo_fake
     channel = ZaloChannel(settings=settings, redis=redis)
     conversation = f"zalo:{USER}"
     choices = OutboundReply("Chọn:", [ReplyButton("Có", "/affirm"), ReplyButton("Không", "/deny")])
-    await channel.send(conversation_id=conversation, reply=choices, context={"job_id": "1-0"})
+    await channel.send(address=USER, reply=choices, context={"job_id": "1-0"})
     assert await resolve_choice(redis, conversation, "2") == "/deny"
     assert await resolve_choice(redis, conversation, "3") is None
     assert await resolve_choice(redis, conversation, "22") is None
     # a later reply in the same turn keeps them; a question in the next turn drops them
-    await channel.send(
-        conversation_id=conversation, reply=OutboundReply("Thêm"), context={"job_id": "1-0"}
-    )
+    await channel.send(address=USER, reply=OutboundReply("Thêm"), context={"job_id": "1-0"})
     assert await resolve_choice(redis, conversation, "1") == "/affirm"
     question = OutboundReply("Nhà bạn có mấy người?")
-    await channel.send(conversation_id=conversation, reply=question, context={"job_id": "2-0"})
+    await channel.send(address=USER, reply=question, context={"job_id": "2-0"})
     assert await resolve_choice(redis, conversation, "2") is None
     await channel.aclose()
+
+
+async def test_a_refused_refresh_token_pauses_zalo_instead_of_retrying(
+    settings, redis, rasa_client, zalo_fake, committed_db
+):
+    """The stored pair expired and Zalo refuses its refresh token: every send would fail the
+    same way, so the channel is paused with an alert and the replies wait as dead letters."""
+    from bot.outbound.models import OutboundMessage
+
+    save_pair(_fresh_pair(refresh="refresh-revoked", hours=0))
+    async with running_app(settings, redis, rasa_client) as (app, client):
+        for n in range(2):
+            await _post(
+                client, _event("user_send_text", message={"text": f"tin {n}", "msg_id": f"a{n}"})
+            )
+        await drained(app.state.queue)
+    assert zalo_fake.sent == []
+    assert zalo_fake.refresh_calls == 1  # one refused refresh, not one per reply and retry
+    with Session(committed_db) as session:
+        kinds = sorted(session.scalars(select(ChannelIncident.kind)))
+        assert kinds == ["auth_failed", "token_refresh_failed"]
+        letters = session.scalars(select(OutboundMessage)).all()
+        assert [(m.kind, m.status) for m in letters] == [("bot_reply", "dead")] * 2

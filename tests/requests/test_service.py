@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.audit.models import AuditEvent
 from bot.consents.models import Consent
 from bot.consents.service import consent_version, record_consent
-from bot.outbox.models import OutboxMessage, OutboxStatus
+from bot.outbound.models import OutboundMessage, OutboundStatus, SkipReason
 from bot.privacy.service import describe_personal_data, erase_personal_data
 from bot.requests.codes import format_ref
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatus
@@ -78,10 +78,10 @@ def test_aid_request_saved_routed_prioritised_and_notified(session: Session) -> 
         ("new", "assigned", "system"),
     ]
     outbox = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.aid_request_id == request.id)
+        select(OutboundMessage).where(OutboundMessage.aid_request_id == request.id)
     ).all()
-    assert len(outbox) == 1 and outbox[0].status == OutboxStatus.PENDING
-    assert outbox[0].chat_id == team.telegram_chat_id
+    assert len(outbox) == 1 and outbox[0].status == OutboundStatus.PENDING
+    assert outbox[0].address == team.telegram_chat_id
     assert format_ref(request.ref_code) in outbox[0].text and "0912345678" in outbox[0].text
     audit = session.scalars(
         select(AuditEvent).where(
@@ -97,9 +97,12 @@ def test_team_without_chat_keeps_the_notice_for_the_console(session: Session) ->
         session=session, conversation_id=conversation_id(), data=aid_in(ward_code=SAI_GON)
     )
     message = session.scalar(
-        select(OutboxMessage).where(OutboxMessage.aid_request_id == saved.request.id)
+        select(OutboundMessage).where(OutboundMessage.aid_request_id == saved.request.id)
     )
-    assert message is not None and message.status == OutboxStatus.NO_CHANNEL
+    assert message is not None and (message.status, message.skip_reason) == (
+        OutboundStatus.SKIPPED,
+        SkipReason.NO_CHANNEL,
+    )
 
 
 def test_same_need_while_open_updates_instead_of_duplicating(session: Session) -> None:
@@ -122,7 +125,7 @@ def test_same_need_while_open_updates_instead_of_duplicating(session: Session) -
     )
     assert count == 1
     notices = session.scalars(
-        select(OutboxMessage.dedupe_key).where(OutboxMessage.aid_request_id == first.request.id)
+        select(OutboundMessage.dedupe_key).where(OutboundMessage.aid_request_id == first.request.id)
     ).all()
     assert len(notices) == 2  # created + updated
     # Another need is another request; a closed one is not updated.
@@ -252,8 +255,8 @@ def test_erasing_a_resident_erases_requests_consents_and_notices(session: Sessio
     assert (
         session.scalar(
             select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.aid_request_id == aid_id)
+            .select_from(OutboundMessage)
+            .where(OutboundMessage.aid_request_id == aid_id)
         )
         == 0
     )

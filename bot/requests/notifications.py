@@ -1,11 +1,13 @@
-"""Queueing team notifications in the caller's transaction (the outbox pattern)."""
+"""Team notifications of aid requests, queued on the one outbound path in the caller's
+transaction (the outbox pattern)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.outbox.models import OutboxMessage, OutboxStatus
+from bot.conversations.messages import OutboundReply
+from bot.outbound.models import OutboundMessage
+from bot.outbound.service import enqueue
 from bot.places.wards import get_ward
 from bot.requests.codes import format_ref
 from bot.requests.models import AidRequest
@@ -33,24 +35,21 @@ def team_notification_text(request: AidRequest, *, updated: bool = False) -> str
     )
 
 
+TEAM_NOTIFICATION = "team_notification"
+
+
 def enqueue_team_notification(
     *, session: Session, request: AidRequest, team: Team, event: str
-) -> OutboxMessage:
-    """Queues one notification of `event` ("created", "updated-3") about a request to a team;
-    the same event is queued only once."""
-    key = f"aid:{request.id}:{event}:team:{team.id}"
-    if event != "created":  # a new request cannot have been announced yet
-        existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
-        if existing is not None:
-            return existing
-    message = OutboxMessage(
-        dedupe_key=key,
-        kind="team_notification",
-        team_id=team.id,
+) -> OutboundMessage:
+    """Queues one notification of `event` ("created", "updated-3") about a request to a
+    team's Telegram group; the same event is queued only once."""
+    return enqueue(
+        session=session,
+        channel="telegram",
+        address=team.telegram_chat_id,
+        reply=OutboundReply(team_notification_text(request, updated=event != "created")),
+        kind=TEAM_NOTIFICATION,
+        dedupe_key=f"aid:{request.id}:{event}:team:{team.id}",
         aid_request_id=request.id,
-        chat_id=team.telegram_chat_id,
-        text=team_notification_text(request, updated=event != "created"),
-        status=OutboxStatus.PENDING if team.telegram_chat_id else OutboxStatus.NO_CHANNEL,
+        team_id=team.id,
     )
-    session.add(message)
-    return message

@@ -1,4 +1,4 @@
-"""What the `hotline worker / telegram / zalo` commands run (async, one process each)."""
+"""What `hotline telegram set-webhook / poll` run (async)."""
 
 from __future__ import annotations
 
@@ -14,37 +14,7 @@ from bot.logging import configure_logging
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
-async def run_worker() -> None:
-    """Runs the delivery worker and the team-notification (outbox) worker until SIGINT/SIGTERM."""
-    from bot.outbox.worker import run_worker as run_outbox_worker
-
-    settings = get_settings()
-    configure_logging(settings.log_level)
-    if not settings.redis_url:
-        logger.warning("REDIS_URL is unset: this worker only sees its own in-process queue")
-    redis = get_redis()
-    rasa = RasaClient(settings)
-    pipeline = ConversationPipeline(settings=settings, rasa=rasa, redis=redis)
-    stop = _stop_on_signals()
-    outbox = asyncio.create_task(run_outbox_worker(settings=settings, stop=stop))
-    try:
-        async with delivery(settings=settings, redis=redis, pipeline=pipeline, run_worker=True):
-            logger.info("delivery worker running")
-            await stop.wait()
-    finally:
-        stop.set()
-        await outbox
-        await rasa.aclose()
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
 async def set_telegram_webhook(url: str | None) -> str:
@@ -60,7 +30,7 @@ async def set_telegram_webhook(url: str | None) -> str:
         await bot.set_webhook(
             url=target,
             secret_token=settings.telegram_webhook_secret.get_secret_value(),
-            allowed_updates=["message", "callback_query", "my_chat_member"],
+            allowed_updates=ALLOWED_UPDATES,
             max_connections=40,
         )
     finally:
@@ -69,9 +39,18 @@ async def set_telegram_webhook(url: str | None) -> str:
     return target
 
 
+class TokenRefused(RuntimeError):
+    """Telegram refused the bot token: polling again would fail the same way, for ever."""
+
+
+def _refused() -> TokenRefused:
+    logger.error("Telegram refused TELEGRAM_BOT_TOKEN (401/404): polling stopped")
+    return TokenRefused("Telegram refused the bot token (401/404): check TELEGRAM_BOT_TOKEN.")
+
+
 async def poll_telegram(*, stop: asyncio.Event | None = None, timeout: int = 30) -> None:
-    """Long polling: the same parsing and queue as the webhook, plus the worker in process."""
-    from telegram.error import TelegramError
+    """Long polling: the same parsing and queue as the webhook, plus the workers in process."""
+    from telegram.error import InvalidToken, TelegramError
 
     from connectors.telegram.channel import TelegramChannel
     from connectors.telegram.parse import MalformedUpdate, parse_update
@@ -98,16 +77,19 @@ async def poll_telegram(*, stop: asyncio.Event | None = None, timeout: int = 30)
             run_worker=True,
             channels={"telegram": channel},
         ) as running:
-            await channel.bot.delete_webhook()  # getUpdates does not work while one is set
+            try:
+                await channel.bot.delete_webhook()  # getUpdates does not work while one is set
+            except InvalidToken:
+                raise _refused() from None
             offset = 0
             logger.info("polling Telegram for updates")
             while not stop.is_set():
                 try:
                     updates = await channel.bot.get_updates(
-                        offset=offset,
-                        timeout=timeout,
-                        allowed_updates=["message", "callback_query", "my_chat_member"],
+                        offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES
                     )
+                except InvalidToken:  # polling again would fail the same way, for ever
+                    raise _refused() from None
                 except TelegramError as exc:  # network trouble: wait and poll again
                     logger.warning("getUpdates failed: %s", type(exc).__name__)
                     await asyncio.sleep(3)
@@ -118,23 +100,9 @@ async def poll_telegram(*, stop: asyncio.Event | None = None, timeout: int = 30)
                         parsed = parse_update(
                             update.to_dict(), bot_username=settings.telegram_bot_username
                         )
-                    except MalformedUpdate:
+                    except MalformedUpdate as exc:
+                        logger.warning("update %s skipped: %s", update.update_id, exc)
                         continue
                     await queue_update(running.queue, parsed)
     finally:
         await rasa.aclose()
-
-
-async def refresh_zalo_token() -> str:
-    """Refreshes the Zalo pair now; returns the new expiry."""
-    from connectors.zalo.tokens import ZaloTokens, load_pair
-
-    settings = get_settings()
-    tokens = ZaloTokens(settings=settings)
-    try:
-        current = load_pair()
-        await tokens.access_token(rejected=current.access_token if current else None)
-    finally:
-        await tokens.aclose()
-    pair = load_pair()
-    return pair.expires_at.isoformat() if pair else "unknown"

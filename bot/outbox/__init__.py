@@ -1,1 +1,0 @@
-"""Outbound notifications written with the change they announce, delivered by a worker."""

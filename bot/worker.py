@@ -1,0 +1,49 @@
+"""`hotline worker`: the workers in a process of their own (inbound jobs, outbound messages)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.channels.registry import build_channels
+from bot.conversations.pipeline import ConversationPipeline
+from bot.conversations.rasa_client import RasaClient
+from bot.delivery.runtime import delivery
+from bot.infra.redis import get_redis
+from bot.logging import configure_logging
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_worker() -> None:
+    """Runs the inbound job worker and the outbound worker until SIGINT/SIGTERM."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if not settings.redis_url:
+        logger.warning("REDIS_URL is unset: this worker only sees its own in-process queue")
+    redis = get_redis()
+    rasa = RasaClient(settings)
+    pipeline = ConversationPipeline(settings=settings, rasa=rasa, redis=redis)
+    stop = _stop_on_signals()
+    try:
+        async with delivery(
+            settings=settings,
+            redis=redis,
+            pipeline=pipeline,
+            run_worker=True,
+            channels=build_channels(settings, redis),
+        ):
+            logger.info("workers running")
+            await stop.wait()
+    finally:
+        await rasa.aclose()
