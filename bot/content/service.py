@@ -71,6 +71,11 @@ def _content(name: str, content_dir: Path | None = None) -> dict[str, Any]:
     return _files.load((content_dir or get_settings().content_dir) / name)  # type: ignore[no-any-return]
 
 
+def content_file(name: str, *, content_dir: Path | None = None) -> dict[str, Any]:
+    """One content file (`sla.yml` …) as a mapping, parsed again only when it changes."""
+    return _content(name, content_dir)
+
+
 def fact(path: str, *, content_dir: Path | None = None) -> str:
     """Returns one fact by dotted path, e.g. `hotlines.emergency.number`."""
     value: Any = _content("facts.yml", content_dir)

@@ -206,6 +206,7 @@ def submit_aid_request(
             phone=data.phone,
             priority=priority.level,
             priority_reasons=priority.reasons,
+            primary_need=data.needs[0],
             status=RequestStatus.ASSIGNED,
             team_id=routing.team.id,
             routing_note=routing.note,
@@ -255,6 +256,7 @@ def _update_open_request(
 
     assert isinstance(priority, Priority)
     request.needs = [n for n in NEED_TYPES if n in set(request.needs) | set(data.needs)]
+    request.primary_need = request.needs[0]
     if data.description and data.description not in request.description:
         request.description = f"{request.description}\n— {data.description}"[:2000]
     request.household_size = data.household_size
@@ -334,10 +336,15 @@ def submit_health_declaration(
     return declaration
 
 
+CLOSED_STATUSES = (RequestStatus.RESOLVED, RequestStatus.REJECTED, RequestStatus.DUPLICATE)
+AUTOMATIC_ACTORS = ("system", "resident")
+
+
 def set_status(
     *, session: Session, ref_code: str, status: RequestStatus, actor: str, reason: str = ""
 ) -> AidRequest:
-    """Moves an aid request along its workflow, recording who, when and why."""
+    """Moves an aid request along its workflow, recording who, when and why (and when a
+    person first acted on it and when it was closed, for the dashboard)."""
     request = session.scalar(select(AidRequest).where(AidRequest.ref_code == ref_code))
     if request is None:
         raise LookupError(ref_code)
@@ -347,8 +354,12 @@ def set_status(
     request.history.append(
         RequestStatusChange(from_status=current, to_status=status, actor=actor, reason=reason)
     )
+    now = utcnow()
     request.status = status
-    request.updated_at = utcnow()
+    request.updated_at = now
+    if request.first_action_at is None and actor not in AUTOMATIC_ACTORS:
+        request.first_action_at = now
+    request.closed_at = now if status in CLOSED_STATUSES else None
     record_audit(
         session=session,
         actor=actor,

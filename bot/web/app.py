@@ -19,7 +19,7 @@ from bot.delivery.runtime import delivery
 from bot.infra.redis import get_redis
 from bot.logging import configure_logging
 from bot.settings import Settings, get_settings
-from bot.web import chat, health
+from bot.web import chat, health, team
 from bot.web.auth.setup import install_auth
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ def create_app(
     )
     app.include_router(health.router)
     app.include_router(chat.router)
+    app.include_router(team.router)
     for router in webhook_routers():
         app.include_router(router)
     return app

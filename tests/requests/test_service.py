@@ -82,7 +82,8 @@ def test_aid_request_saved_routed_prioritised_and_notified(session: Session) -> 
     ).all()
     assert len(outbox) == 1 and outbox[0].status == OutboundStatus.PENDING
     assert outbox[0].address == team.telegram_chat_id
-    assert format_ref(request.ref_code) in outbox[0].text and "0912345678" in outbox[0].text
+    # The team's group gets the code and a link to the workspace, never the phone (i9).
+    assert format_ref(request.ref_code) in outbox[0].text and "0912345678" not in outbox[0].text
     audit = session.scalars(
         select(AuditEvent).where(
             AuditEvent.entity_id == request.id, AuditEvent.entity == "aid_request"
