@@ -32,10 +32,10 @@ AGE_CHOICES = {"24h": 24, "3d": 72, "7d": 168, "30d": 720}
 PUSH_CHANNELS = ("telegram", "zalo")
 # The changes a team makes from the workspace (a closed request reopens from the console).
 TEAM_TRANSITIONS = (
-    RequestStatus.ASSIGNED,
     RequestStatus.IN_PROGRESS,
     RequestStatus.RESOLVED,
     RequestStatus.REJECTED,
+    RequestStatus.ASSIGNED,
 )
 
 

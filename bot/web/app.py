@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+import bot.db.models  # noqa: F401  (every model mapped: a page may flush any of them)
 from bot.channels.registry import build_channels, webhook_routers
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
