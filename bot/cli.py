@@ -36,6 +36,10 @@ app.add_typer(requests_app, name="requests")
 app.add_typer(channels_app, name="channels")
 users_app = typer.Typer(help="Staff accounts: admin, staff, team.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+demo_app = typer.Typer(help="Demo data (never on a live hotline).", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+report_app = typer.Typer(help="Reports for admins.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 app.add_typer(outbound_app, name="outbound")
 app.add_typer(jobs_app, name="jobs")
 
@@ -713,6 +717,30 @@ def users_reset_password(username: str = typer.Argument(..., help="Login name.")
     password = _change_user(username, "reset")
     assert password is not None
     _print_one_time_password(username.strip().lower(), password)
+
+
+
+@demo_app.command("seed")
+def demo_seed(
+    requests: int = typer.Option(..., "--requests", min=1, max=5_000_000, help="How many."),
+    days: int = typer.Option(120, min=1, max=3650, help="Spread over the last N days."),
+    seed: int | None = typer.Option(None, help="Random seed (same data again)."),
+) -> None:
+    """Fills the database with realistic demo requests, residents and hand-offs."""
+    from bot.db.session import session_scope
+    from bot.demo.seed import seed_demo
+
+    if get_settings().env == "production":
+        typer.echo("Refused: demo data on a production hotline (ENV=production).", err=True)
+        raise typer.Exit(1)
+    started = time.monotonic()
+    with session_scope() as session:
+        summary = seed_demo(session=session, requests=requests, days=days, seed=seed)
+    typer.echo(
+        f"Added {summary.requests} requests, {summary.residents} residents, "
+        f"{summary.handoffs} hand-offs ({summary.teams} demo teams) "
+        f"in {time.monotonic() - started:.1f} s."
+    )
 
 
 if __name__ == "__main__":
