@@ -3,14 +3,27 @@ audit live in bot/requests/workspace.py."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from bot.db.base import utcnow
+from bot.db.session import session_scope
+from bot.exports.service import (
+    csv_chunks,
+    export_filename,
+    export_rows,
+    record_export,
+    write_xlsx,
+)
 from bot.places.wards import get_ward, province_name
 from bot.requests.codes import format_ref
 from bot.requests.models import AidRequest, RequestStatus
@@ -29,6 +42,7 @@ from bot.requests.workspace import (
     assign,
     assignable_users,
     change_status,
+    check_scope,
     find_request,
     is_overdue,
     list_requests,
@@ -45,6 +59,7 @@ from bot.web.templating import templates
 router = APIRouter(prefix="/team", tags=["team"])
 
 AGE_LABELS = {"24h": "quá 24 giờ", "3d": "quá 3 ngày", "7d": "quá 7 ngày", "30d": "quá 30 ngày"}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOT_FOUND = "Không tìm thấy yêu cầu này trong địa bàn của bạn."
 OUT_OF_SCOPE = "Địa bàn này không thuộc phạm vi tổ của bạn."
 
@@ -156,6 +171,63 @@ def _find(request: Request, db: SessionDep, user: User, code: str) -> AidRequest
     if item is None:
         return error_page(request, NOT_FOUND, status_code=404, title="Không tìm thấy")
     return item
+
+
+def _export_filters(request: Request, db: SessionDep, user: User) -> RequestFilters | Response:
+    filters = filters_or_error(request)
+    if isinstance(filters, Response):
+        return filters
+    try:
+        check_scope(session=db, user=user, filters=filters, path=request.url.path)
+    except OutOfScope:
+        return forbidden(request, OUT_OF_SCOPE)
+    return filters
+
+
+@router.get("/export.csv")
+def team_export_csv(request: Request, user: TeamUser, db: SessionDep) -> Response:
+    filters = _export_filters(request, db, user)
+    if isinstance(filters, Response):
+        return filters
+    record_export(session=db, user=user, filters=filters, kind="csv")
+    user_id, path = user.id, request.url.path
+
+    def chunks() -> Iterator[bytes]:
+        # Streamed after this handler returns: its own session, the same scope.
+        with session_scope() as session:
+            viewer = session.get(User, user_id)
+            assert viewer is not None
+            rows = export_rows(session=session, user=viewer, filters=filters, path=path)
+            yield from csv_chunks(rows)
+
+    return StreamingResponse(
+        chunks(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{export_filename("csv")}"'},
+    )
+
+
+@router.get("/export.xlsx")
+def team_export_xlsx(request: Request, user: TeamUser, db: SessionDep) -> Response:
+    filters = _export_filters(request, db, user)
+    if isinstance(filters, Response):
+        return filters
+    handle, name = tempfile.mkstemp(prefix="hotline-export-", suffix=".xlsx")
+    os.close(handle)
+    target = Path(name)
+    try:
+        rows = export_rows(session=db, user=user, filters=filters, path=request.url.path)
+        count = write_xlsx(rows, target)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    record_export(session=db, user=user, filters=filters, kind="xlsx", rows=count)
+    return FileResponse(
+        target,
+        media_type=XLSX_TYPE,
+        filename=export_filename("xlsx"),
+        background=BackgroundTask(target.unlink, missing_ok=True),
+    )
 
 
 @router.get("/requests/{code}")

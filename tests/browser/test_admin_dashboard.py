@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine
@@ -64,3 +65,20 @@ def test_an_admin_sees_the_charts_drawn_and_opens_a_figures_list(
     page.get_by_role("link", name=re.compile("Đang mở")).click()
     expect(page).to_have_url(re.compile(r"/team\?.*status=open"))
     expect(page.locator("table.requests tbody tr").first).to_contain_text("-")
+    listed = int(re.sub(r"\D", "", page.get_by_text("yêu cầu khớp bộ lọc").inner_text()))
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Excel (XLSX)").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.suffix == ".xlsx"
+    book = openpyxl.load_workbook(saved, read_only=True)
+    try:
+        sheet = book.active
+        assert sheet is not None
+        rows = list(sheet.iter_rows(values_only=True))
+    finally:
+        book.close()
+    assert rows[0][0] == "Mã yêu cầu"
+    assert len(rows) - 1 == listed > 0
+    assert {row[2] for row in rows[1:]} <= {"mới tiếp nhận", "đã chuyển tổ hỗ trợ", "đang xử lý"}
