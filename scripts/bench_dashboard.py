@@ -104,10 +104,9 @@ def measure(url: str, repeat: int, export_rows: bool) -> list[tuple[str, float, 
     import fakeredis
     from fastapi.testclient import TestClient
 
-    from bot.web.app import create_app
-
     from bot.db import session as db_session
     from bot.settings import get_settings
+    from bot.web.app import create_app
 
     admin, member, code = accounts(url)
     os.environ["DATABASE_URL"] = url  # the app's sessions come from the global settings
@@ -137,12 +136,14 @@ def measure(url: str, repeat: int, export_rows: bool) -> list[tuple[str, float, 
         for label, path in {**pages, **admin_pages}.items():
             assert client.get(path).status_code == 200, path
             rows.append((label, *timed(lambda p=path: client.get(p), repeat)))
+            print(f"{label:<44} {rows[-1][1]:>8.1f} {rows[-1][2]:>8.1f}", flush=True)
         if export_rows:
             for label, path in (
                 ("/team/export.csv?province=79 (admin)", "/team/export.csv?province=79"),
                 ("/team/export.xlsx?province=79 (admin)", "/team/export.xlsx?province=79"),
             ):
                 rows.append((label, *timed(lambda p=path: client.get(p), max(3, repeat // 10))))
+                print(f"{label:<44} {rows[-1][1]:>8.1f} {rows[-1][2]:>8.1f}", flush=True)
         client.cookies.clear()
         sign_in(client, member)
         team_pages = {
@@ -153,6 +154,7 @@ def measure(url: str, repeat: int, export_rows: bool) -> list[tuple[str, float, 
         for label, path in team_pages.items():
             assert client.get(path).status_code == 200, path
             rows.append((label, *timed(lambda p=path: client.get(p), repeat)))
+            print(f"{label:<44} {rows[-1][1]:>8.1f} {rows[-1][2]:>8.1f}", flush=True)
     return rows
 
 
@@ -183,8 +185,7 @@ def main() -> None:
             have = size
             print(f"\n## {size:,} requests (seeded in {time.monotonic() - started:.0f} s)")
             print(f"{'page':<44} {'p50 ms':>8} {'p95 ms':>8}")
-            for label, p50, p95 in measure(url, args.repeat, args.exports):
-                print(f"{label:<44} {p50:>8.1f} {p95:>8.1f}", flush=True)
+            measure(url, args.repeat, args.exports)
         engine.dispose()
     finally:
         with admin.begin() as conn:

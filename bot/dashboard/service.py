@@ -74,7 +74,7 @@ def _day(column: Any, dialect: str) -> ColumnElement[Any]:
     return func.date(column, "+7 hours")
 
 
-def _base(user: User, filters: RequestFilters, now: datetime) -> Select[Any]:
+def _base(user: User | None, filters: RequestFilters, now: datetime) -> Select[Any]:
     return scoped(select(), user).select_from(AidRequest).where(*filter_conditions(filters, now))
 
 
@@ -151,10 +151,11 @@ def _team_times(
 
 
 def build_dashboard(
-    *, session: Session, user: User, filters: RequestFilters, path: str = "/admin"
+    *, session: Session, user: User | None, filters: RequestFilters, path: str = "/admin"
 ) -> Dashboard:
-    """Every figure of the dashboard for the user's scope, filters and date range (the last
-    30 days when none is given). OutOfScope on a tampered area filter (audited)."""
+    """Every figure of the dashboard for the user's scope (None: the whole hotline, for the
+    daily report), filters and date range (the last 30 days when none is given).
+    OutOfScope on a tampered area filter (audited)."""
     check_scope(session=session, user=user, filters=filters, path=path)
     if filters.created_from is None or filters.created_to is None:
         first, last = default_range()
@@ -238,7 +239,8 @@ def build_dashboard(
         backlog=backlog,
         teams=_team_times(session, base, dialect),
     )
-    if ward_scope(user) is None and not (filters.ward or filters.province):
+    everything = user is None or ward_scope(user) is None
+    if everything and not (filters.ward or filters.province):
         dashboard.handoffs_by_day = _handoffs_by_day(session, filters, dialect)
     return dashboard
 

@@ -115,9 +115,10 @@ def parse_filters(params: dict[str, str]) -> RequestFilters:
     )
 
 
-def scope_condition(user: User) -> ColumnElement[bool] | None:
-    """The one rule of what a user may see, as a WHERE clause (None: everything)."""
-    wards = ward_scope(user)
+def scope_condition(user: User | None) -> ColumnElement[bool] | None:
+    """The one rule of what a user may see, as a WHERE clause (None: everything). No user:
+    the hotline itself (the daily report to the admins)."""
+    wards = ward_scope(user) if user is not None else None
     if wards is None:
         return None
     if not wards:
@@ -125,7 +126,7 @@ def scope_condition(user: User) -> ColumnElement[bool] | None:
     return AidRequest.ward_code.in_(sorted(wards))
 
 
-def scoped(query: Select[Any], user: User) -> Select[Any]:
+def scoped(query: Select[Any], user: User | None) -> Select[Any]:
     """Narrows any query over aid requests to what the user may see (lists, details, exports,
     counts and charts all go through here, so they cannot disagree)."""
     condition = scope_condition(user)
@@ -211,10 +212,10 @@ def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, 
     return start, end
 
 
-def check_scope(*, session: Session, user: User, filters: RequestFilters, path: str) -> None:
+def check_scope(*, session: Session, user: User | None, filters: RequestFilters, path: str) -> None:
     """Refuses (and audits) a filter naming a ward or province outside the user's wards."""
-    wards = ward_scope(user)
-    if wards is None:
+    wards = ward_scope(user) if user is not None else None
+    if wards is None or user is None:
         return
     outside = (filters.ward and filters.ward not in wards) or (
         filters.province and filters.province not in {_province(w) for w in wards}

@@ -21,7 +21,7 @@ from bot.infra.redis import get_redis
 from bot.logging import configure_logging
 from bot.settings import Settings, get_settings
 from bot.web import chat, health, team
-from bot.web.admin import dashboard
+from bot.web.admin import dashboard, report
 from bot.web.auth.setup import install_auth
 
 logger = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(team.router)
     app.include_router(dashboard.router)
+    app.include_router(report.router)
     for router in webhook_routers():
         app.include_router(router)
     return app
