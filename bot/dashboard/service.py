@@ -8,6 +8,7 @@ come from PostgreSQL's percentile_cont, or from Python on SQLite (development da
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -165,51 +166,58 @@ def build_dashboard(
     now = utcnow()
     base = _base(user, filters, now)
 
-    totals_row = session.execute(
+    # One scan of the range, grouped by (day, province, need, status), gives the totals and
+    # four of the breakdowns; summed up here (at most a few tens of thousands of groups).
+    day = _day(AidRequest.created_at, dialect).label("day")
+    groups = session.execute(
         base.add_columns(
+            day,
+            AidRequest.province_code,
+            AidRequest.primary_need,
+            AidRequest.status,
             func.count(),
-            func.sum(case((AidRequest.status.in_(OPEN_STATUSES), 1), else_=0)),
-            func.sum(case((overdue_condition(now), 1), else_=0)),
-            func.sum(case((AidRequest.status == "resolved", 1), else_=0)),
             func.sum(case((AidRequest.priority == 1, 1), else_=0)),
+            func.sum(case((overdue_condition(now), 1), else_=0)),
+        ).group_by(
+            literal_column("day"),
+            AidRequest.province_code,
+            AidRequest.primary_need,
+            AidRequest.status,
         )
-    ).one()
-    totals = dict(
-        zip(
-            ("total", "open", "overdue", "resolved", "emergencies"),
-            (int(v or 0) for v in totals_row),
-            strict=True,
-        )
-    )
-    day = _day(AidRequest.created_at, dialect)
-    by_day = [
-        (str(d), int(n), int(e or 0))
-        for d, n, e in session.execute(
-            base.add_columns(
-                day.label("day"),
-                func.count(),
-                func.sum(case((AidRequest.priority == 1, 1), else_=0)),
-            )
-            .group_by(literal_column("day"))
-            .order_by(literal_column("day"))
-        )
-    ]
+    ).all()
+    totals = {"total": 0, "open": 0, "overdue": 0, "resolved": 0, "emergencies": 0}
+    days: Counter[str] = Counter()
+    emergencies: Counter[str] = Counter()
+    provinces: Counter[str] = Counter()
+    needs: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    for d, province, need, status, count, urgent, late in groups:
+        count, urgent = int(count), int(urgent or 0)
+        totals["total"] += count
+        totals["open"] += count if status in OPEN_STATUSES else 0
+        totals["resolved"] += count if status == "resolved" else 0
+        totals["overdue"] += int(late or 0)
+        totals["emergencies"] += urgent
+        days[str(d)] += count
+        emergencies[str(d)] += urgent
+        provinces[province] += count
+        needs[need] += count
+        statuses[status] += count
+    by_day = [(d, days[d], emergencies[d]) for d in sorted(days)]
+    by_province = [(code, province_name(code) or code, n) for code, n in provinces.most_common()]
+    by_need = needs.most_common()
+    by_status = statuses.most_common()
 
-    def grouped(column: Any, limit: int | None = None) -> list[tuple[Any, int]]:
-        query = (
-            base.add_columns(column, func.count()).group_by(column).order_by(func.count().desc())
-        )
-        return [(k, int(n)) for k, n in session.execute(query.limit(limit) if limit else query)]
-
-    by_province = [
-        (code, province_name(code) or code, n) for code, n in grouped(AidRequest.province_code)
-    ]
     by_ward = []
-    for code, n in grouped(AidRequest.ward_code, 15):
+    busiest_wards = (
+        base.add_columns(AidRequest.ward_code, func.count())
+        .group_by(AidRequest.ward_code)
+        .order_by(func.count().desc())
+        .limit(15)
+    )
+    for code, n in session.execute(busiest_wards):
         ward = get_ward(code)
         by_ward.append((code, ward.label if ward else code, n))
-    by_need = grouped(AidRequest.primary_need)
-    by_status = grouped(AidRequest.status)
 
     backlog_columns = []
     for _label, start, end in AGE_BUCKETS:

@@ -23,7 +23,7 @@ from bot.requests.codes import format_ref
 from bot.requests.priority import PRIORITY_LABELS
 from bot.requests.service import STATUS_LABELS
 from bot.requests.validation import NEED_LABELS
-from bot.requests.workspace import RequestFilters, is_overdue, requests_query
+from bot.requests.workspace import RequestFilters, is_overdue, overdue_hours, requests_query
 from bot.teams.models import Team
 from bot.users.models import User
 from bot.users.service import audit_actor
@@ -67,6 +67,7 @@ def export_rows(
     query = requests_query(session=session, user=user, filters=filters, path=path)
     teams = dict(session.execute(select(Team.id, Team.name)).all())
     now = utcnow()
+    limits = overdue_hours()
 
     def rows() -> Iterator[list[str]]:
         result = session.execute(query.limit(MAX_ROWS).execution_options(yield_per=BATCH)).scalars()
@@ -78,7 +79,7 @@ def export_rows(
                     format_ref(request.ref_code),
                     _when(request.created_at),
                     STATUS_LABELS.get(request.status, request.status),  # type: ignore[call-overload]
-                    "có" if is_overdue(request, now) else "",
+                    "có" if is_overdue(request, now, limits) else "",
                     f"{request.priority} - {PRIORITY_LABELS.get(request.priority, '')}",
                     "; ".join(request.priority_reasons or []),
                     ", ".join(NEED_LABELS.get(n, n) for n in request.needs),

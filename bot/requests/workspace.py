@@ -167,14 +167,15 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def is_overdue(request: AidRequest, now: datetime) -> bool:
-    """Whether an open request has passed its need's time limit."""
+def is_overdue(request: AidRequest, now: datetime, limits: dict[str, int] | None = None) -> bool:
+    """Whether an open request has passed its need's time limit (`limits`: overdue_hours(),
+    read once by a caller that checks many requests)."""
     if request.status not in OPEN_STATUSES:
         return False
     created = request.created_at
     if created.tzinfo is None:  # SQLite
         created = created.replace(tzinfo=now.tzinfo)
-    limit = overdue_hours().get(request.primary_need, 72)
+    limit = (limits or overdue_hours()).get(request.primary_need, 72)
     return created < now - timedelta(hours=limit)
 
 

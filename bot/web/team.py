@@ -46,6 +46,7 @@ from bot.requests.workspace import (
     find_request,
     is_overdue,
     list_requests,
+    overdue_hours,
     parse_filters,
     record_contact_view,
 )
@@ -121,6 +122,7 @@ def team_list(request: Request, user: TeamUser, db: SessionDep, page: int = 1) -
     except OutOfScope:
         return forbidden(request, OUT_OF_SCOPE)
     now = utcnow()
+    limits = overdue_hours()
     query = filters.as_query()
     return templates.TemplateResponse(
         request,
@@ -129,7 +131,7 @@ def team_list(request: Request, user: TeamUser, db: SessionDep, page: int = 1) -
             "title": "Yêu cầu hỗ trợ của địa bàn",
             "result": result,
             "filters": filters,
-            "overdue": {r.id: is_overdue(r, now) for r in result.items},
+            "overdue": {r.id: is_overdue(r, now, limits) for r in result.items},
             "wards": _ward_choices(user),
             "all_wards": ward_scope(user) is None,
             "age_choices": AGE_CHOICES,
