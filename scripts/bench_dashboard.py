@@ -64,14 +64,16 @@ def accounts(url: str) -> tuple[str, str, str]:
                 .limit(20)
             )
         ]
-        team = Team(slug=f"bench-{tag}", name="Tổ đo hiệu năng", level=TeamLevel.WARD)
-        session.add(team)
-        session.flush()
-        taken = set(
-            session.scalars(select(TeamWard.ward_code).where(TeamWard.ward_code.in_(wards)))
-        )
-        session.add_all(TeamWard(team_id=team.id, ward_code=w) for w in wards if w not in taken)
-        session.flush()
+        # One team for the whole run (a ward has one team): its wards are the busiest of
+        # the first size measured.
+        team = session.scalar(select(Team).where(Team.slug == "bench-team"))
+        if team is None:
+            team = Team(slug="bench-team", name="Tổ đo hiệu năng", level=TeamLevel.WARD)
+            session.add(team)
+            session.flush()
+            session.add_all(TeamWard(team_id=team.id, ward_code=w) for w in wards)
+            session.flush()
+        wards = list(session.scalars(select(TeamWard.ward_code).where(TeamWard.team_id == team.id)))
         for role, teams in (("admin", []), ("team", [team.slug])):
             create_user(
                 session=session,
@@ -158,11 +160,40 @@ def measure(url: str, repeat: int, export_rows: bool) -> list[tuple[str, float, 
     return rows
 
 
+def measure_xlsx(url: str, rows: int) -> None:
+    """Writes the first `rows` rows of the unfiltered list (an admin's) to an XLSX file as the
+    export does; prints the time, the file size and the process's peak memory."""
+    import resource
+    import tempfile
+
+    from bot.exports.service import export_rows, write_xlsx
+    from bot.requests.workspace import RequestFilters
+    from bot.users.models import User
+
+    engine = create_engine(url)
+    admin = User(role="admin", username="bench", display_name="bench", password_hash="-")
+    with Session(engine) as session, tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "export.xlsx"
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started = time.perf_counter()
+        source = export_rows(session=session, user=admin, filters=RequestFilters(), path="-")
+        written = write_xlsx((row for _, row in zip(range(rows), source, strict=False)), target)
+        seconds = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"XLSX export of {written:,} rows: {seconds:.1f} s, {target.stat().st_size / 1e6:.1f} MB"
+            f" file, peak memory of the process {peak:.0f} MB (before: {before:.0f} MB)",
+            flush=True,
+        )
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--exports", action="store_true", help="also time the exports")
+    parser.add_argument("--xlsx-rows", type=int, default=100_000, help="0: no XLSX figure")
     args = parser.parse_args()
     base = os.environ.get("HOTLINE_BENCH_POSTGRES_URL")
     if not base:
@@ -185,6 +216,8 @@ def main() -> None:
             have = size
             print(f"\n## {size:,} requests (seeded in {time.monotonic() - started:.0f} s)")
             print(f"{'page':<44} {'p50 ms':>8} {'p95 ms':>8}")
+            if args.xlsx_rows and size >= args.xlsx_rows:
+                measure_xlsx(url, args.xlsx_rows)
             measure(url, args.repeat, args.exports)
         engine.dispose()
     finally:

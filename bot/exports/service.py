@@ -20,10 +20,11 @@ from bot.audit.service import record_audit
 from bot.db.base import utcnow
 from bot.places.wards import get_ward
 from bot.requests.codes import format_ref
+from bot.requests.models import AidRequest
 from bot.requests.priority import PRIORITY_LABELS
 from bot.requests.service import STATUS_LABELS
 from bot.requests.validation import NEED_LABELS
-from bot.requests.workspace import RequestFilters, is_overdue, overdue_hours, requests_query
+from bot.requests.workspace import RequestFilters, overdue_hours, past_limit, requests_query
 from bot.teams.models import Team
 from bot.users.models import User
 from bot.users.service import audit_actor
@@ -53,10 +54,10 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def _when(moment: datetime) -> str:
-    from bot.web.templating import vn_time
+def vn_time(moment: datetime, fmt: str) -> str:
+    from bot.web.templating import vn_time as to_vietnam
 
-    return vn_time(moment, "%Y-%m-%d %H:%M")
+    return to_vietnam(moment, fmt)
 
 
 def export_rows(
@@ -69,29 +70,55 @@ def export_rows(
     now = utcnow()
     limits = overdue_hours()
 
+    columns = (
+        AidRequest.ref_code,
+        AidRequest.created_at,
+        AidRequest.status,
+        AidRequest.primary_need,
+        AidRequest.priority,
+        AidRequest.priority_reasons,
+        AidRequest.needs,
+        AidRequest.ward_code,
+        AidRequest.province_code,
+        AidRequest.team_id,
+        AidRequest.household_size,
+        AidRequest.address_detail,
+        AidRequest.phone,
+    )
+    statuses = {str(k): v for k, v in STATUS_LABELS.items()}
+
     def rows() -> Iterator[list[str]]:
-        result = session.execute(query.limit(MAX_ROWS).execution_options(yield_per=BATCH)).scalars()
-        for request in result:
-            ward = get_ward(request.ward_code)
+        # Plain column tuples, not ORM objects: no identity map to grow, a third of the time.
+        result = session.execute(
+            query.with_only_columns(*columns).limit(MAX_ROWS).execution_options(yield_per=BATCH)
+        )
+        for r in result:
+            ward = get_ward(r.ward_code)
+            late = past_limit(
+                status=r.status,
+                created_at=r.created_at,
+                primary_need=r.primary_need,
+                now=now,
+                limits=limits,
+            )
             yield [
                 neutralise(cell)
                 for cell in (
-                    format_ref(request.ref_code),
-                    _when(request.created_at),
-                    STATUS_LABELS.get(request.status, request.status),  # type: ignore[call-overload]
-                    "có" if is_overdue(request, now, limits) else "",
-                    f"{request.priority} - {PRIORITY_LABELS.get(request.priority, '')}",
-                    "; ".join(request.priority_reasons or []),
-                    ", ".join(NEED_LABELS.get(n, n) for n in request.needs),
-                    ward.name if ward else request.ward_code,
-                    ward.province_name if ward else request.province_code,
-                    teams.get(request.team_id, "") if request.team_id else "",
-                    str(request.household_size),
-                    request.address_detail,
-                    request.phone,
+                    format_ref(r.ref_code),
+                    vn_time(r.created_at, "%Y-%m-%d %H:%M"),
+                    statuses.get(r.status, r.status),
+                    "có" if late else "",
+                    f"{r.priority} - {PRIORITY_LABELS.get(r.priority, '')}",
+                    "; ".join(r.priority_reasons or []),
+                    ", ".join(NEED_LABELS.get(n, n) for n in r.needs or []),
+                    ward.name if ward else r.ward_code,
+                    ward.province_name if ward else r.province_code,
+                    teams.get(r.team_id, "") if r.team_id else "",
+                    str(r.household_size),
+                    r.address_detail,
+                    r.phone,
                 )
             ]
-            session.expunge(request)
 
     return rows()
 

@@ -170,13 +170,24 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
 def is_overdue(request: AidRequest, now: datetime, limits: dict[str, int] | None = None) -> bool:
     """Whether an open request has passed its need's time limit (`limits`: overdue_hours(),
     read once by a caller that checks many requests)."""
-    if request.status not in OPEN_STATUSES:
+    return past_limit(
+        status=request.status,
+        created_at=request.created_at,
+        primary_need=request.primary_need,
+        now=now,
+        limits=limits or overdue_hours(),
+    )
+
+
+def past_limit(
+    *, status: str, created_at: datetime, primary_need: str, now: datetime, limits: dict[str, int]
+) -> bool:
+    """is_overdue on plain values (exports read columns, not whole requests)."""
+    if status not in OPEN_STATUSES:
         return False
-    created = request.created_at
-    if created.tzinfo is None:  # SQLite
-        created = created.replace(tzinfo=now.tzinfo)
-    limit = (limits or overdue_hours()).get(request.primary_need, 72)
-    return created < now - timedelta(hours=limit)
+    if created_at.tzinfo is None:  # SQLite
+        created_at = created_at.replace(tzinfo=now.tzinfo)
+    return created_at < now - timedelta(hours=limits.get(primary_need, 72))
 
 
 def filter_conditions(filters: RequestFilters, now: datetime) -> list[ColumnElement[bool]]:
