@@ -111,13 +111,14 @@ def _ward_choices(user: User) -> list[tuple[str, str]]:
 
 
 @router.get("")
-def team_list(request: Request, user: TeamUser, db: SessionDep, page: int = 1) -> Response:
+def team_list(request: Request, user: TeamUser, db: SessionDep, page: str = "1") -> Response:
     filters = filters_or_error(request)
     if isinstance(filters, Response):
         return filters
+    number = int(page) if page.isdigit() and len(page) < 6 else 1
     try:
         result = list_requests(
-            session=db, user=user, filters=filters, page=min(max(page, 1), 10_000), path="/team"
+            session=db, user=user, filters=filters, page=max(number, 1), path="/team"
         )
     except OutOfScope:
         return forbidden(request, OUT_OF_SCOPE)

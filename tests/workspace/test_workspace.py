@@ -166,6 +166,8 @@ def test_the_list_page_shows_the_members_wards_only(
     assert web.get(f"/team?ward={HOAN_KIEM}").status_code == 403
     assert web.get("/team?status=bogus").status_code == 400
     assert web.get("/team?need=%00").status_code == 400
+    assert web.get("/team?page=abc").status_code == 200  # the first page
+    assert web.get("/team?page=99999999999").status_code == 200
 
 
 def test_the_detail_page_contact_is_audited_and_other_wards_are_404(
