@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -241,7 +241,22 @@ def team_detail(request: Request, code: str, user: TeamUser, db: SessionDep) -> 
     return _detail(request, db, user, item)
 
 
-def _back(item: AidRequest) -> Response:
+def _change(
+    request: Request,
+    db: SessionDep,
+    user: User,
+    code: str,
+    apply: Callable[[AidRequest], object],
+) -> Response:
+    """Runs one workspace change on a request the user may see: back to its page, or the page
+    again with the reason it was refused (400), or 404 (audited) outside their wards."""
+    item = _find(request, db, user, code)
+    if isinstance(item, Response):
+        return item
+    try:
+        apply(item)
+    except ChangeRefused as exc:
+        return _detail(request, db, user, item, error=str(exc))
     return RedirectResponse(f"/team/requests/{item.ref_code}", status_code=303)
 
 
@@ -254,14 +269,19 @@ def team_change_status(
     status: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    item = _find(request, db, user, code)
-    if isinstance(item, Response):
-        return item
-    try:
-        change_status(session=db, user=user, request=item, status=status, note=note)
-    except ChangeRefused as exc:
-        return _detail(request, db, user, item, error=str(exc))
-    return _back(item)
+    return _change(
+        request,
+        db,
+        user,
+        code,
+        lambda item: change_status(session=db, user=user, request=item, status=status, note=note),
+    )
+
+
+def _assignee_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 9:
+        raise ChangeRefused("Vui lòng chọn người nhận việc.")
+    return int(raw)
 
 
 @router.post("/requests/{code}/assign")
@@ -272,16 +292,15 @@ def team_assign(
     db: SessionDep,
     assignee: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    item = _find(request, db, user, code)
-    if isinstance(item, Response):
-        return item
-    try:
-        if not assignee.isdigit():
-            raise ChangeRefused("Vui lòng chọn người nhận việc.")
-        assign(session=db, user=user, request=item, assignee_id=int(assignee))
-    except ChangeRefused as exc:
-        return _detail(request, db, user, item, error=str(exc))
-    return _back(item)
+    return _change(
+        request,
+        db,
+        user,
+        code,
+        lambda item: assign(
+            session=db, user=user, request=item, assignee_id=_assignee_id(assignee)
+        ),
+    )
 
 
 @router.post("/requests/{code}/notes")
@@ -292,11 +311,10 @@ def team_note(
     db: SessionDep,
     text: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    item = _find(request, db, user, code)
-    if isinstance(item, Response):
-        return item
-    try:
-        add_note(session=db, user=user, request=item, text=text)
-    except ChangeRefused as exc:
-        return _detail(request, db, user, item, error=str(exc))
-    return _back(item)
+    return _change(
+        request,
+        db,
+        user,
+        code,
+        lambda item: add_note(session=db, user=user, request=item, text=text),
+    )
