@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import bot.users.models  # noqa: F401  (the users table of assignee_id, in every process)
 from bot.db.base import Base, Timestamped, utcnow
 from bot.residents.models import Resident
 from bot.teams.models import Team

@@ -238,3 +238,20 @@ def test_a_member_changes_status_assigns_and_notes_over_http(
     assert request.assignee_id == wards.colleague.id
     page = web.get(base)
     assert "Hẹn 17 giờ" in page.text and "Phạm Văn Nam" in page.text and "Lê Thị Hoa" in page.text
+
+
+def test_a_process_that_imports_only_the_request_service_can_save_requests() -> None:
+    """The action server imports bot.requests.service alone: every table its rows point to
+    (the assignee's users table) must be known there, or the first save fails."""
+    import subprocess
+    import sys
+
+    code = (
+        "from bot.requests.service import submit_aid_request\n"
+        "from bot.requests.models import AidRequest\n"
+        "fks = AidRequest.__table__.foreign_keys\n"
+        "print(next(fk for fk in fks if fk.parent.name == 'assignee_id').column.table.name)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert "users" in result.stdout
