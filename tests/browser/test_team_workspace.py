@@ -94,7 +94,7 @@ def seed(site: WebServer) -> list[str]:
 
 
 def wait_for_message(telegram: FakeTelegramAPI, chat: str, needle: str) -> str:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 45  # the worker's poll and Telegram's per-chat pace, loaded CI
     while time.monotonic() < deadline:
         for call in telegram.sent():
             if str(call.params.get("chat_id")) == chat and needle in str(call.params.get("text")):
@@ -133,8 +133,10 @@ def test_a_member_moves_a_request_and_the_resident_is_told_on_telegram(
     page.get_by_label("Trạng thái mới").select_option(label="đang xử lý")
     page.get_by_label("Ghi chú (bắt buộc").fill("Đã gọi điện, chiều nay mang gạo tới")
     page.get_by_role("button", name="Lưu và báo cho người dân").click()
-    expect(page.locator("dl.facts").first).to_contain_text("đang xử lý")
-    expect(page.locator("table").last).to_contain_text("Đã gọi điện, chiều nay mang gạo tới")
+    expect(page.locator("dl.facts").first).to_contain_text("đang xử lý", timeout=15_000)
+    expect(page.locator("table").last).to_contain_text(
+        "Đã gọi điện, chiều nay mang gạo tới", timeout=15_000
+    )
     page.screenshot(path=str(screenshot_dir(tmp_path) / "team-detail.png"), full_page=True)
 
     text = wait_for_message(telegram, RESIDENT_CHAT, "đang được xử lý")
