@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     telegram_bot_username: str = ""  # for the "message me privately" link in groups
     telegram_messages_per_second: int = 30  # Bot API: about 30 messages per second overall
     telegram_chat_interval_seconds: float = 1.0  # and about one per second in a chat
+    # The admins' Telegram group for the daily report (`hotline report daily --send`, run by
+    # cron at the hour you choose); without it the report stays on /admin/report.
+    report_telegram_chat_id: str | None = None
 
     zalo_app_id: str = ""
     zalo_app_secret: SecretStr | None = None  # for OAuth (token refresh)

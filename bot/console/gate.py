@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import redis.asyncio as aioredis
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,9 +58,12 @@ def _bot_replies(conversation_id: str, texts: list[str]) -> dict[str, object] | 
 class ConsoleGate:
     """Stores every turn and keeps conversations that people own away from the bot."""
 
-    def __init__(self, *, live: LiveBus, redis: aioredis.Redis[str]) -> None:
+    def __init__(
+        self, *, live: LiveBus, redis: aioredis.Redis[str], content_dir: Path | None = None
+    ) -> None:
         self.live = live
         self._redis = redis
+        self._content_dir = content_dir  # the process's settings' (staff_hours.yml)
 
     async def before_rasa(self, *, conversation_id: str, text: str) -> list[OutboundReply] | None:
         """None: the bot answers. Else the replies to send instead (often none)."""
@@ -100,9 +104,9 @@ class ConsoleGate:
     async def _outside_hours(self, conversation_id: str) -> OutboundReply | None:
         now = utcnow()
         try:
-            if staff_available(now):
+            if staff_available(now, content_dir=self._content_dir):
                 return None
-            text = outside_hours_text(now)
+            text = outside_hours_text(now, content_dir=self._content_dir)
         except ContentError:
             logger.exception("staff_hours.yml is unusable; treating staff as available")
             return None

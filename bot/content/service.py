@@ -71,6 +71,11 @@ def _content(name: str, content_dir: Path | None = None) -> dict[str, Any]:
     return _files.load((content_dir or get_settings().content_dir) / name)  # type: ignore[no-any-return]
 
 
+def content_file(name: str, *, content_dir: Path | None = None) -> dict[str, Any]:
+    """One content file (`sla.yml` …) as a mapping, parsed again only when it changes."""
+    return _content(name, content_dir)
+
+
 # Every fact the code itself puts in a reply (not through a template). A test checks that the
 # code asks for no other, so `hotline content check` and the production start see them all.
 FACTS_USED_BY_CODE = (

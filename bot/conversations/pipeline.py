@@ -105,7 +105,9 @@ class ConversationPipeline:
         self._rasa = rasa
         self._redis = redis
         # Who owns the conversation is asked before Rasa; every turn goes to the transcript.
-        self.console = ConsoleGate(live=live or LiveBus(), redis=redis)
+        self.console = ConsoleGate(
+            live=live or LiveBus(), redis=redis, content_dir=settings.content_dir
+        )
 
     async def handle(self, message: InboundMessage) -> list[OutboundReply]:
         """Returns the replies to a message; a repeated platform message id gets the same ones."""

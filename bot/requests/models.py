@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import bot.users.models  # noqa: F401  (the users table of assignee_id, in every process)
 from bot.db.base import Base, Timestamped, utcnow
 from bot.residents.models import Resident
 from bot.teams.models import Team
@@ -76,6 +77,30 @@ class AidRequest(Timestamped, Base):
     )
     routing_note: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The first need named: what the workspace filters, the overdue limit and the charts use.
+    primary_need: Mapped[str] = mapped_column(String(24), default="other")
+    # The team member (or staff) working on it; their first change and the closing time.
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    first_action_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # The workspace's lists (a ward's open requests by priority and age) and the dashboard's
+    # aggregates (by day, area, need, status) read these instead of the table.
+    __table_args__ = (
+        Index(
+            "ix_aid_requests_ward_status_work",
+            "ward_code",
+            "status",
+            "priority_score",
+            "created_at",
+        ),
+        Index("ix_aid_requests_status_work", "status", "priority_score", "created_at"),
+        Index("ix_aid_requests_created_area", "created_at", "province_code", "status"),
+        Index("ix_aid_requests_need_created", "primary_need", "created_at"),
+        Index("ix_aid_requests_team_created", "team_id", "created_at"),
+    )
 
     resident: Mapped[Resident] = relationship()
     team: Mapped[Team | None] = relationship()

@@ -12,26 +12,26 @@ from bot.places.wards import get_ward
 from bot.requests.codes import format_ref
 from bot.requests.models import AidRequest
 from bot.requests.priority import PRIORITY_LABELS
-from bot.requests.validation import NEED_LABELS, VULNERABLE_LABELS, format_phone
+from bot.requests.validation import NEED_LABELS
+from bot.settings import get_settings
 from bot.teams.models import Team
 
 
 def team_notification_text(request: AidRequest, *, updated: bool = False) -> str:
-    """The message a team gets: what, where, how urgent, how to reach the resident."""
+    """The message a team's Telegram group gets: code, need, priority, ward and a link to the
+    request in the workspace (sign-in required). No personal data: a group chat on a foreign
+    platform is outside the team's control (Law 91/2025 on sending personal data abroad)."""
     ward = get_ward(request.ward_code)
     place = ward.label if ward else request.ward_code
     needs = ", ".join(NEED_LABELS.get(n, n) for n in request.needs)
-    vulnerable = ", ".join(VULNERABLE_LABELS.get(v, v) for v in request.vulnerable) or "không"
     head = "CẬP NHẬT đề nghị hỗ trợ" if updated else "Đề nghị hỗ trợ mới"
+    link = f"{get_settings().public_base_url.rstrip('/')}/team/requests/{request.ref_code}"
     return (
         f"{head} {format_ref(request.ref_code)} — ưu tiên {request.priority} "
         f"({PRIORITY_LABELS[request.priority]}, {request.priority_score} điểm)\n"
         f"Nhu cầu: {needs}\n"
-        f"Mô tả: {request.description}\n"
-        f"Hộ {request.household_size} người; thành viên cần lưu ý: {vulnerable}\n"
-        f"Địa chỉ: {request.address_detail}, {place}\n"
-        f"Điện thoại: {format_phone(request.phone)}\n"
-        f"Lý do ưu tiên: {'; '.join(request.priority_reasons)}"
+        f"Địa bàn: {place}\n"
+        f"Xem và xử lý (cần đăng nhập): {link}"
     )
 
 

@@ -277,6 +277,7 @@ def submit_aid_request(
             province_code=ward.province_code,
             address_detail=data.address_detail,
             phone=data.phone,
+            primary_need=data.needs[0],
             status=RequestStatus.ASSIGNED,
             team_id=routing.team.id,
             routing_note=routing.note,
@@ -351,6 +352,7 @@ def _apply_update(
     tells the team."""
     if changes.needs:
         request.needs = [n for n in NEED_TYPES if n in set(request.needs) | set(changes.needs)]
+        request.primary_need = request.needs[0]
     if changes.description and changes.description not in request.description:
         request.description = f"{request.description}\n— {changes.description}"[:2000]
     if changes.household_size is not None:
@@ -483,10 +485,15 @@ def submit_health_declaration(
     return declaration
 
 
+CLOSED_STATUSES = (RequestStatus.RESOLVED, RequestStatus.REJECTED, RequestStatus.DUPLICATE)
+AUTOMATIC_ACTORS = ("system", "resident")
+
+
 def set_status(
     *, session: Session, ref_code: str, status: RequestStatus, actor: str, reason: str = ""
 ) -> AidRequest:
-    """Moves an aid request along its workflow, recording who, when and why."""
+    """Moves an aid request along its workflow, recording who, when and why (and when a
+    person first acted on it and when it was closed, for the dashboard)."""
     request = session.scalar(select(AidRequest).where(AidRequest.ref_code == ref_code))
     if request is None:
         raise LookupError(ref_code)
@@ -496,8 +503,12 @@ def set_status(
     request.history.append(
         RequestStatusChange(from_status=current, to_status=status, actor=actor, reason=reason)
     )
+    now = utcnow()
     request.status = status
-    request.updated_at = utcnow()
+    request.updated_at = now
+    if request.first_action_at is None and actor not in AUTOMATIC_ACTORS:
+        request.first_action_at = now
+    request.closed_at = now if status in CLOSED_STATUSES else None
     record_audit(
         session=session,
         actor=actor,

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+import bot.db.models  # noqa: F401  (every model mapped: a page may flush any of them)
 from bot.channels.registry import build_channels, webhook_routers
 from bot.console.sender import delivery_recorder
 from bot.conversations.pipeline import ConversationPipeline
@@ -23,7 +24,8 @@ from bot.live import LiveBus
 from bot.logging import configure_logging
 from bot.privacy.runtime import purge_daily
 from bot.settings import Settings, get_settings
-from bot.web import chat, health
+from bot.web import chat, health, team
+from bot.web.admin import dashboard, report
 from bot.web.auth.setup import install_auth
 from bot.web.chat_channel import WebChatChannel
 from bot.web.console import routes as console_routes
@@ -133,6 +135,9 @@ def create_app(
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(console_routes.router)
+    app.include_router(team.router)
+    app.include_router(dashboard.router)
+    app.include_router(report.router)
     for router in webhook_routers():
         app.include_router(router)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,12 +16,13 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import sessionmaker
 
 from bot.channels.models import ChannelIncident, ChannelToken
+from bot.console.content import DAYS
 from bot.conversations.rasa_client import RasaClient
 from bot.db import session as db_session
 from bot.delivery.models import DeadJob
 from bot.outbound.models import OutboundMessage
 from bot.residents.models import Resident
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 from tests.fakes import telegram_api, zalo_api
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
@@ -49,8 +51,19 @@ def zalo_fake() -> Iterator[FakeZaloAPI]:
 
 
 @pytest.fixture
-def settings(telegram_fake: FakeTelegramAPI, zalo_fake: FakeZaloAPI) -> Settings:
+def settings(
+    telegram_fake: FakeTelegramAPI, zalo_fake: FakeZaloAPI, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    # The shipped content, with staff answering around the clock: a console test must not
+    # depend on the hour it runs at (outside hours the resident gets a notice first).
+    content = tmp_path_factory.mktemp("content")
+    shutil.copytree(PROJECT_ROOT / "data" / "content", content, dirs_exist_ok=True)
+    days = "\n".join(f'  {day}: "00:00-23:59"' for day in DAYS)
+    (content / "staff_hours.yml").write_text(
+        f"timezone: Asia/Ho_Chi_Minh\ndays:\n{days}\n", encoding="utf-8"
+    )
     return Settings(
+        content_dir=content,
         _env_file=None,  # type: ignore[call-arg]
         env="test",
         telegram_bot_token=telegram_api.TOKEN,

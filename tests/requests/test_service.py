@@ -85,10 +85,12 @@ def test_aid_request_saved_routed_prioritised_and_notified(session: Session) -> 
     assert outbox[0].status == OutboundStatus.PENDING
     assert outbox[0].address == team.telegram_chat_id
     assert request.phone == "+84912345678"  # stored in E.164, shown the Vietnamese way
+    # The team's group gets the code, the score and a link to the workspace, never the phone
+    # or the circumstances (i9: a foreign platform).
     assert format_ref(request.ref_code) in outbox[0].text
-    assert "0912 345 678" in outbox[0].text
     assert "39 điểm" in outbox[0].text
-    assert "Có người cao tuổi (+12)" in outbox[0].text
+    assert "0912" not in outbox[0].text
+    assert "/team/requests/" in outbox[0].text
     audit = session.scalars(
         select(AuditEvent).where(
             AuditEvent.entity_id == request.id, AuditEvent.entity == "aid_request"

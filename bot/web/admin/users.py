@@ -27,11 +27,6 @@ from bot.web.templating import templates
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-@router.get("")
-def admin_index(request: Request, user: AdminUser) -> Response:
-    return templates.TemplateResponse(request, "admin/index.html", {"title": "Quản trị"})
-
-
 def _users_page(
     request: Request,
     db: SessionDep,

@@ -1,0 +1,230 @@
+"""Measures the dashboard, the team workspace's lists and detail page, and the exports at
+growing numbers of requests (demo data from `hotline demo seed`) on PostgreSQL. Prints p50/p95
+per page, one request at a time through the whole web app (sign-in, sessions, templates); the
+baseline in the same run is /healthz. Figures only, nothing is asserted.
+
+    HOTLINE_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
+        .venvs/app/bin/python scripts/bench_dashboard.py [--sizes 10000,100000] [--repeat 30]
+
+Each size adds to the previous one in one scratch schema (dropped at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.db.migrate import upgrade
+from bot.demo.seed import seed_demo
+from bot.requests.models import AidRequest
+from bot.settings import Settings
+from bot.teams.models import Team, TeamLevel, TeamWard
+from bot.users.service import create_user
+
+PASSWORD = "Mat-khau-do-hieu-nang-1"  # noqa: S105 — a name, not a secret
+
+
+def timed(call: Callable[[], object], repeat: int) -> tuple[float, float]:
+    for _ in range(3):  # warm-up: caches, plans, connections
+        call()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+
+
+def accounts(url: str) -> tuple[str, str, str]:
+    """An admin, and a team member whose team covers the 20 busiest wards of HCMC; and the
+    code of one request in those wards."""
+    engine = create_engine(url)
+    tag = uuid.uuid4().hex[:6]
+    with Session(engine) as session, session.begin():
+        wards = [
+            code
+            for code, _n in session.execute(
+                select(AidRequest.ward_code, func.count())
+                .where(AidRequest.province_code == "79")
+                .group_by(AidRequest.ward_code)
+                .order_by(func.count().desc())
+                .limit(20)
+            )
+        ]
+        # One team for the whole run (a ward has one team): its wards are the busiest of
+        # the first size measured.
+        team = session.scalar(select(Team).where(Team.slug == "bench-team"))
+        if team is None:
+            team = Team(slug="bench-team", name="Tổ đo hiệu năng", level=TeamLevel.WARD)
+            session.add(team)
+            session.flush()
+            session.add_all(TeamWard(team_id=team.id, ward_code=w) for w in wards)
+            session.flush()
+        wards = list(session.scalars(select(TeamWard.ward_code).where(TeamWard.team_id == team.id)))
+        for role, teams in (("admin", []), ("team", [team.slug])):
+            create_user(
+                session=session,
+                username=f"bench-{role}-{tag}",
+                role=role,
+                team_slugs=teams,
+                password=PASSWORD,
+                actor="bench",
+            )
+        code = session.scalar(
+            select(AidRequest.ref_code).where(AidRequest.ward_code.in_(wards)).limit(1)
+        )
+    engine.dispose()
+    return f"bench-admin-{tag}", f"bench-team-{tag}", str(code)
+
+
+def sign_in(client, username: str) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "no CSRF token on the login page"
+    answer = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.status_code
+
+
+def measure(url: str, repeat: int, export_rows: bool) -> list[tuple[str, float, float]]:
+    import fakeredis
+    from fastapi.testclient import TestClient
+
+    from bot.db import session as db_session
+    from bot.settings import get_settings
+    from bot.web.app import create_app
+
+    admin, member, code = accounts(url)
+    os.environ["DATABASE_URL"] = url  # the app's sessions come from the global settings
+    get_settings.cache_clear()
+    db_session.get_engine.cache_clear()
+    db_session.get_sessionmaker.cache_clear()
+    settings = Settings(
+        env="test",
+        database_url=url,
+        redis_url=None,
+        worker_in_process=False,  # type: ignore[call-arg]
+    )
+    rows = []
+    with TestClient(
+        create_app(settings, redis=fakeredis.FakeAsyncRedis(decode_responses=True))
+    ) as client:
+        pages = {"/healthz (baseline)": "/healthz"}
+        sign_in(client, admin)
+        admin_pages = {
+            "/admin (dashboard, last 30 days)": "/admin",
+            "/admin?province=79": "/admin?province=79",
+            "/admin (120 days)": "/admin?from=2026-07-31&to=2026-11-27",
+            "/team (admin, all wards)": "/team",
+            "/team?status=open&overdue=1 (admin)": "/team?status=open&overdue=1",
+            "/team?need=medicine&page=20 (admin)": "/team?need=medicine&page=20",
+        }
+        for label, path in {**pages, **admin_pages}.items():
+            assert client.get(path).status_code == 200, path
+            rows.append((label, *timed(lambda p=path: client.get(p), repeat)))
+            print(f"{label:<44} {rows[-1][1]:>8.1f} {rows[-1][2]:>8.1f}", flush=True)
+        if export_rows:
+            for label, path in (
+                ("/team/export.csv?province=79 (admin)", "/team/export.csv?province=79"),
+                ("/team/export.xlsx?province=79 (admin)", "/team/export.xlsx?province=79"),
+            ):
+                rows.append((label, *timed(lambda p=path: client.get(p), max(3, repeat // 10))))
+                print(f"{label:<44} {rows[-1][1]:>8.1f} {rows[-1][2]:>8.1f}", flush=True)
+        client.cookies.clear()
+        sign_in(client, member)
+        team_pages = {
+            "/team (member, 20 wards)": "/team",
+            "/team?status=open&overdue=1 (member)": "/team?status=open&overdue=1",
+            "/team/requests/<code> (member)": f"/team/requests/{code}",
+        }
+        for label, path in team_pages.items():
+            assert client.get(path).status_code == 200, path
+            rows.append((label, *timed(lambda p=path: client.get(p), repeat)))
+            print(f"{label:<44} {rows[-1][1]:>8.1f} {rows[-1][2]:>8.1f}", flush=True)
+    return rows
+
+
+def measure_xlsx(url: str, rows: int) -> None:
+    """Writes the first `rows` rows of the unfiltered list (an admin's) to an XLSX file as the
+    export does; prints the time, the file size and the process's peak memory."""
+    import resource
+    import tempfile
+
+    from bot.exports.service import export_rows, write_xlsx
+    from bot.requests.workspace import RequestFilters
+    from bot.users.models import User
+
+    engine = create_engine(url)
+    admin = User(role="admin", username="bench", display_name="bench", password_hash="-")
+    with Session(engine) as session, tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "export.xlsx"
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started = time.perf_counter()
+        source = export_rows(session=session, user=admin, filters=RequestFilters(), path="-")
+        written = write_xlsx((row for _, row in zip(range(rows), source, strict=False)), target)
+        seconds = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"XLSX export of {written:,} rows: {seconds:.1f} s, {target.stat().st_size / 1e6:.1f} MB"
+            f" file, peak memory of the process {peak:.0f} MB (before: {before:.0f} MB)",
+            flush=True,
+        )
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--exports", action="store_true", help="also time the exports")
+    parser.add_argument("--xlsx-rows", type=int, default=100_000, help="0: no XLSX figure")
+    args = parser.parse_args()
+    base = os.environ.get("HOTLINE_BENCH_POSTGRES_URL")
+    if not base:
+        sys.exit("Set HOTLINE_BENCH_POSTGRES_URL (PostgreSQL): the targets are PostgreSQL's.")
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    try:
+        upgrade(url)
+        engine = create_engine(url)
+        have = 0
+        for size in (int(s) for s in args.sizes.split(",")):
+            started = time.monotonic()
+            with Session(engine) as session, session.begin():
+                seed_demo(session=session, requests=size - have, days=120, seed=size)
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+            have = size
+            print(f"\n## {size:,} requests (seeded in {time.monotonic() - started:.0f} s)")
+            print(f"{'page':<44} {'p50 ms':>8} {'p95 ms':>8}")
+            if args.xlsx_rows and size >= args.xlsx_rows:
+                measure_xlsx(url, args.xlsx_rows)
+            measure(url, args.repeat, args.exports)
+        engine.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
