@@ -14,7 +14,10 @@ import typer
 from bot.settings import get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from bot.places.wards import Ward
+    from bot.users.models import User
 
 app = typer.Typer(help="Citizen help hotline operations.", no_args_is_help=True)
 handoffs_app = typer.Typer(help="Conversations waiting for a person.", no_args_is_help=True)
@@ -37,6 +40,8 @@ app.add_typer(channels_app, name="channels")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(outbound_app, name="outbound")
 app.add_typer(jobs_app, name="jobs")
+users_app = typer.Typer(help="Staff accounts: admin, staff, team.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 def _add_channel_commands() -> None:
@@ -619,6 +624,202 @@ def privacy_erase(
     if erasure.tracker is False:
         typer.echo("Rasa was not reachable: its tracker was NOT erased; run again.", err=True)
         raise typer.Exit(1)
+
+
+def _print_one_time_password(username: str, password: str) -> None:
+    # On the terminal only, once: the hotline never logs or stores it in clear.
+    typer.echo(f"One-time password for {username}: {password}")
+    typer.echo("It is shown only now; the user must change it at first sign-in.")
+
+
+@users_app.command("create")
+def users_create(
+    username: str = typer.Argument(..., help="Login name: a-z, 0-9, '.', '-', '_' (3-64)."),
+    role: str = typer.Option(..., help="admin, staff or team."),
+    team: Annotated[
+        list[str] | None,
+        typer.Option("--team", help="Team slug (repeat); required for the team role."),
+    ] = None,
+    name: str = typer.Option("", help="Display name (default: the username)."),
+) -> None:
+    """Creates an account and prints its one-time password once."""
+    from bot.db.session import session_scope
+    from bot.users.service import UserError, create_user
+
+    try:
+        with session_scope() as session:
+            account = create_user(
+                session=session,
+                username=username,
+                role=role,
+                display_name=name or None,
+                team_slugs=team or [],
+                actor=_cli_actor(),
+            )
+            created = account.user.username
+    except UserError as exc:
+        typer.echo(f"Not created: {exc}", err=True)
+        raise typer.Exit(1) from None
+    assert account.one_time_password is not None
+    typer.echo(f"Created {role} {created}.")
+    _print_one_time_password(created, account.one_time_password)
+
+
+@users_app.command("update")
+def users_update(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str | None = typer.Option(None, help="New role: admin, staff or team."),
+    team: Annotated[
+        list[str] | None,
+        typer.Option("--team", help="Team slug (repeat): replaces the user's teams."),
+    ] = None,
+    name: str | None = typer.Option(None, help="New display name."),
+) -> None:
+    """Changes an account's role, teams or display name."""
+    from bot.db.session import session_scope
+    from bot.users.service import UserError, update_user
+
+    try:
+        with session_scope() as session:
+            user = _account(session, username)
+            update_user(
+                session=session,
+                user=user,
+                actor=_cli_actor(),
+                role=role,
+                team_slugs=team,
+                display_name=name,
+            )
+            summary = (
+                f"{user.username}: {user.role}, teams {','.join(t.slug for t in user.teams) or '-'}"
+            )
+    except UserError as exc:
+        typer.echo(f"Not changed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(summary)
+
+
+@users_app.command("create-first-admin")
+def users_create_first_admin(
+    username: str = typer.Option("admin", help="Login name of the first admin."),
+) -> None:
+    """Creates an admin when no account exists yet (./dev up), printing its one-time password once."""
+    from bot.db.session import session_scope
+    from bot.users.service import create_user, has_users
+
+    with session_scope() as session:
+        if has_users(session=session):
+            typer.echo("Accounts exist already; no admin created.")
+            return
+        account = create_user(
+            session=session,
+            username=username,
+            role="admin",
+            display_name="Quản trị viên",
+            actor="cli:first-run",
+        )
+    assert account.one_time_password is not None
+    typer.echo(f"Created the first admin account: {username}")
+    _print_one_time_password(username, account.one_time_password)
+
+
+@users_app.command("list")
+def users_list(as_json: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
+    """Lists the accounts with their role, teams and state."""
+    from bot.db.session import session_scope
+    from bot.users.service import list_users
+
+    with session_scope() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": u.role,
+                "teams": [t.slug for t in u.teams],
+                "disabled": u.disabled,
+                "must_change_password": u.must_change_password,
+                "locked_until": u.locked_until.isoformat() if u.locked_until else None,
+                "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+                "created_at": u.created_at.isoformat(),
+            }
+            for u in list_users(session=session)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        state = "disabled" if row["disabled"] else "active"
+        teams = ",".join(row["teams"]) or "-"
+        typer.echo(
+            f"{row['username']:<24} {row['role']:<6} {state:<9} {teams:<24} {row['display_name']}"
+        )
+    if not rows:
+        typer.echo("No accounts yet: `hotline users create NAME --role admin`.")
+
+
+def _change_user(username: str, change: str) -> str | None:
+    """Runs one account change from the command line; returns a new one-time password if any."""
+    from bot.db.session import session_scope
+    from bot.users.service import (
+        UserError,
+        disable_user,
+        enable_user,
+        reset_password,
+    )
+
+    try:
+        with session_scope() as session:
+            user = _account(session, username)
+            actor = _cli_actor()
+            if change == "disable":
+                disable_user(session=session, user=user, actor=actor)
+            elif change == "enable":
+                enable_user(session=session, user=user, actor=actor)
+            else:
+                return reset_password(session=session, user=user, actor=actor)
+    except UserError as exc:
+        typer.echo(f"Not changed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    return None
+
+
+def _account(session: Session, username: str) -> User:
+    """The account of a username, or exit 1 saying there is none."""
+    from bot.users.service import get_user_by_username
+
+    user = get_user_by_username(session=session, username=username)
+    if user is None:
+        typer.echo(f"No account {username}.", err=True)
+        raise typer.Exit(1)
+    return user
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"[:64]
+
+
+@users_app.command("disable")
+def users_disable(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Disables an account and ends all its sessions."""
+    _change_user(username, "disable")
+    typer.echo(f"{username} is disabled; their sessions have ended.")
+
+
+@users_app.command("enable")
+def users_enable(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Lets a disabled account sign in again."""
+    _change_user(username, "enable")
+    typer.echo(f"{username} may sign in again.")
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Gives an account a new one-time password (printed once), unlocks it, ends its sessions."""
+    password = _change_user(username, "reset")
+    assert password is not None
+    _print_one_time_password(username.strip().lower(), password)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,19 @@ class Settings(BaseSettings):
     # The hotline staff's Telegram group: told at once when an emergency cannot be put in the
     # staff queue (database down). Empty: such failures are only logged at ERROR.
     staff_telegram_chat_id: str = ""
+    # Staff sign-in (console, team workspace, dashboard). Sessions live in Redis (or the
+    # in-process stand-in) and end after this much inactivity, or this long after sign-in.
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
+    login_max_failures: int = Field(default=5, ge=1)  # then the username is locked …
+    login_lockout_minutes: int = Field(default=15, ge=1)  # … for this long
+    login_ip_max_failures: int = Field(default=30, ge=1)  # failed sign-ins from one address …
+    login_ip_window_minutes: int = Field(default=15, ge=1)  # … within this window
+
+    # Team notifications (outbox) go through the Telegram bot configured below; without a
+    # token they wait in the outbox, seen in the console.
+    outbox_worker_in_web: bool = True  # else run `hotline worker` as its own process
+    outbox_poll_seconds: float = 2.0
 
     content_dir: Path = PROJECT_ROOT / "data" / "content"
     max_message_chars: int = 2000
@@ -138,6 +151,11 @@ class Settings(BaseSettings):
     @property
     def zalo_enabled(self) -> bool:
         return bool(self.zalo_app_id)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get the Secure flag when the public address is HTTPS."""
+        return self.public_base_url.lower().startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

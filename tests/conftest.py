@@ -19,6 +19,9 @@ from bot.db import session as db_session
 from bot.db.migrate import upgrade
 from bot.db.session import make_engine
 
+# The `browser` fixture (headless Chromium) for every test folder.
+pytest_plugins = ["tests.browser.support"]
+
 POSTGRES_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
 

@@ -10,6 +10,7 @@ from bot.outbound.models import OutboundMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.residents.models import Resident
 from bot.teams.models import Team, TeamWard
+from bot.users.models import User
 
 __all__ = [
     "AidRequest",
@@ -26,4 +27,5 @@ __all__ = [
     "Resident",
     "Team",
     "TeamWard",
+    "User",
 ]

@@ -105,6 +105,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "teams": "support teams and their group chats, not residents",
     "team_wards": "which wards a team covers",
     "alembic_version": "the schema version",
+    "users": "staff accounts (console sign-in), not residents",
+    "user_teams": "which teams a staff account belongs to",
 }
 
 # Rasa's Redis stores as `hotline run` configures them: the key prefix (Rasa 3.6 makes the

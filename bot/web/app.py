@@ -22,6 +22,7 @@ from bot.logging import configure_logging
 from bot.privacy.runtime import purge_daily
 from bot.settings import Settings, get_settings
 from bot.web import chat, health
+from bot.web.auth.setup import install_auth
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert settings is not None
         app_redis = redis or get_redis()
+        app.state.redis = app_redis
         app.state.rasa = rasa or RasaClient(settings)
         app.state.pipeline = ConversationPipeline(
             settings=settings, rasa=app.state.rasa, redis=app_redis
@@ -106,6 +108,7 @@ def create_app(
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)
     app.state.settings = settings
 
+    install_auth(app, settings)  # staff sessions, CSRF, security headers, /login
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
 
     app.mount(

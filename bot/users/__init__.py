@@ -1,0 +1,1 @@
+"""Staff accounts: users, roles (admin, staff, team), passwords and ward scope."""

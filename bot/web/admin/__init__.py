@@ -1,0 +1,1 @@
+"""Admin pages: the index of /admin and account management (/admin/users)."""
