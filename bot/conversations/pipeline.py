@@ -24,6 +24,7 @@ from bot.privacy.service import erasure_failed_reply, erasure_reply
 from bot.residents.service import check_conversation_id
 from bot.safety import detect_emergency
 from bot.settings import Settings
+from bot.subscriptions.chat import subscription_turn
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +187,12 @@ class ConversationPipeline:
                 category=category,
                 active_form=await self._rasa.active_form(message.conversation_id),
             )
+        # "đăng ký nhận tin", "hủy đăng ký", STOP: fixed commands, answered without Rasa.
+        subscription = await subscription_turn(
+            redis=self._redis, conversation_id=message.conversation_id, text=text
+        )
+        if subscription is not None:
+            return subscription
         return await self._rasa.send(
             conversation_id=message.conversation_id, text=text, metadata=message.metadata
         )

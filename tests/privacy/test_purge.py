@@ -116,7 +116,7 @@ async def test_purge_with_redis_erases_the_keys_of_the_residents_it_removes_and_
     purge = await purge_expired(
         settings=settings, redis=redis, tracker_store=None, actor="cli:test"
     )
-    assert purge.conversation_ids == [OLD] and purge.keys == 5
+    assert purge.conversation_ids == [OLD] and purge.keys == 6
     assert await redis.keys(f"*{OLD}*") == [] and await redis.keys(f"turn:{NEW}:*")
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "privacy.purged"))
     assert event is not None and event.detail["rows"] == purge.rows
