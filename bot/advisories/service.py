@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.advisories.models import Advisory, AdvisoryDelivery, AdvisoryStatus
@@ -295,29 +295,31 @@ def fan_out_batch(
     now = utcnow()
     window_start = now - ZALO_WINDOW
     to_send: list[tuple[str, str, str]] = []
-    deliveries: list[AdvisoryDelivery] = []
+    deliveries: list[dict[str, object]] = []
     seen: set[str] = set()
     for _, channel, conversation_id, last_seen in rows:
         if conversation_id in already or conversation_id in seen:
             continue
         seen.add(conversation_id)
-        delivery = AdvisoryDelivery(
-            advisory_id=advisory_id,
-            conversation_id=conversation_id,
-            channel=channel,
-            created_at=now,
+        outside = channel == "zalo" and _aware(last_seen) < window_start
+        deliveries.append(
+            {
+                "advisory_id": advisory_id,
+                "conversation_id": conversation_id,
+                "channel": channel,
+                "created_at": now,
+                "skip_reason": SkipReason.OUTSIDE_WINDOW if outside else None,
+            }
         )
-        if channel == "zalo" and _aware(last_seen) < window_start:
-            delivery.skip_reason = SkipReason.OUTSIDE_WINDOW
-        else:
+        if not outside:
             to_send.append((channel, conversation_id.split(":", 1)[1], conversation_id))
-        deliveries.append(delivery)
     reply = OutboundReply(advisory.text)
     messages = enqueue_many(session=session, kind=ADVISORY_KIND, reply=reply, recipients=to_send)
     by_conversation = {m.conversation_id: m.id for m in messages}
     for delivery in deliveries:
-        delivery.outbound_id = by_conversation.get(delivery.conversation_id)
-    session.add_all(deliveries)
+        delivery["outbound_id"] = by_conversation.get(str(delivery["conversation_id"]))
+    if deliveries:  # one executemany; the unique (advisory, conversation) row guards one copy
+        session.execute(insert(AdvisoryDelivery), deliveries)
     session.flush()
     return int(rows[-1][0])
 
