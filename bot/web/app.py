@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.advisories.runtime import scheduler_loop as advisory_scheduler
 from bot.channels.registry import build_channels, webhook_routers
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
@@ -86,6 +87,12 @@ def create_app(
             if settings.worker_in_process
             else None
         )
+        # Scheduled advisories are started (and fanned out) by the same in-process worker.
+        advisories = (
+            asyncio.create_task(advisory_scheduler(stop=stop))
+            if settings.worker_in_process
+            else None
+        )
         try:
             async with delivery(
                 settings=settings,
@@ -103,6 +110,8 @@ def create_app(
             stop.set()
             if purge is not None:
                 await purge
+            if advisories is not None:
+                await advisories
         await app.state.rasa.aclose()
 
     app = FastAPI(title="Citizen help hotline", lifespan=lifespan)
