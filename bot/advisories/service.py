@@ -198,7 +198,7 @@ def start_sending(*, session: Session, advisory: Advisory, user: User | str) -> 
     if isinstance(user, User):
         _require_admin(user)
     due = advisory.status == AdvisoryStatus.SCHEDULED and (
-        advisory.send_at is None or advisory.send_at <= utcnow()
+        advisory.send_at is None or _aware(advisory.send_at) <= utcnow()
     )
     if advisory.status != AdvisoryStatus.APPROVED and not due:
         raise AdvisoryError("Tin chưa được duyệt (hoặc đã gửi, đã hủy).")
