@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+from bot.advisories.runtime import scheduler_loop as advisory_scheduler
 from bot.channels.registry import build_channels
 from bot.conversations.pipeline import ConversationPipeline
 from bot.conversations.rasa_client import RasaClient
@@ -27,8 +28,8 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 async def run_worker() -> None:
-    """Runs the inbound job worker, the outbound worker and the daily retention purge until
-    SIGINT/SIGTERM."""
+    """Runs the inbound job worker, the outbound worker, the daily retention purge and the
+    scheduled advisories until SIGINT/SIGTERM."""
     settings = get_settings()
     configure_logging(settings.log_level)
     if not settings.redis_url:
@@ -40,6 +41,7 @@ async def run_worker() -> None:
     purge = asyncio.create_task(
         purge_daily(settings=settings, redis=redis, tracker_store=rasa, stop=stop)
     )
+    advisories = asyncio.create_task(advisory_scheduler(stop=stop))
     try:
         async with delivery(
             settings=settings,
@@ -53,4 +55,5 @@ async def run_worker() -> None:
     finally:
         stop.set()
         await purge
+        await advisories
         await rasa.aclose()
