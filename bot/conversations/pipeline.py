@@ -189,7 +189,10 @@ class ConversationPipeline:
             )
         # "đăng ký nhận tin", "hủy đăng ký", STOP: fixed commands, answered without Rasa.
         subscription = await subscription_turn(
-            redis=self._redis, conversation_id=message.conversation_id, text=text
+            redis=self._redis,
+            conversation_id=message.conversation_id,
+            text=text,
+            active_form=lambda: self._rasa.active_form(message.conversation_id),
         )
         if subscription is not None:
             return subscription

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Awaitable, Callable
 
 from redis import asyncio as aioredis
 
@@ -39,6 +40,7 @@ _UNSUBSCRIBE = {
     "stop",
     "/stop",
 }
+_BARE_STOP = {"dung", "stop"}
 _YES = {"dong y", "co", "ok", "oke", "yes", "dy", "uh", "u", "dong y nhan tin"}
 _NO = {"khong", "ko", "k", "kg", "no", "khong dong y", "thoi"}
 _PUNCT = re.compile(r"[^\w/ ]+")
@@ -114,11 +116,18 @@ def _subscribe_area(conversation_id: str, province_code: str, ward_code: str | N
 
 
 async def subscription_turn(
-    *, redis: aioredis.Redis, conversation_id: str, text: str
+    *,
+    redis: aioredis.Redis,
+    conversation_id: str,
+    text: str,
+    active_form: Callable[[], Awaitable[str | None]] | None = None,
 ) -> list[OutboundReply] | None:
-    """Answers a subscription command or a pending subscription question; None otherwise."""
+    """Answers a subscription command or a pending subscription question; None otherwise.
+    A bare "dừng" / "stop" in the middle of a form stops the form (Rasa's), not the tin."""
     key = _key(text)
     state_key = STATE_KEY.format(conversation_id=conversation_id)
+    if key in _BARE_STOP and active_form is not None and await active_form():
+        return None
     if key in _UNSUBSCRIBE:
         await redis.delete(state_key)
         was = await asyncio.to_thread(_unsubscribe, conversation_id)

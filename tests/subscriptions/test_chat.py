@@ -128,6 +128,19 @@ async def test_other_messages_still_go_to_rasa(
     assert fake_rasa.turns == ["giá xăng hôm nay"]
 
 
+async def test_a_bare_stop_in_the_middle_of_a_form_goes_to_the_form(
+    pipeline: ConversationPipeline, fake_rasa: FakeRasa, session: Session
+) -> None:
+    await say(pipeline, "đăng ký nhận tin")
+    await say(pipeline, "Đồng ý")
+    await say(pipeline, "Đà Nẵng")
+    fake_rasa.active_loop = "aid_request_form"
+    assert await say(pipeline, "dừng") == ["Rasa trả lời."]
+    sub = subscription(session)
+    assert sub is not None and sub.active
+    assert (await say(pipeline, "hủy đăng ký"))[0].startswith("Đã hủy đăng ký")
+
+
 async def test_a_block_or_unfollow_ends_the_subscription(
     pipeline: ConversationPipeline, session: Session
 ) -> None:
