@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
@@ -25,6 +26,7 @@ from bot.advisories.service import (
     start_sending,
     submit,
 )
+from bot.users.models import User
 from bot.web.auth.deps import AccessDenied, AdminUser
 from bot.web.deps import SessionDep
 from bot.web.templating import templates
@@ -173,42 +175,49 @@ def advisory_progress(advisory_id: int, user: AdminUser, db: SessionDep) -> Resp
     )
 
 
+def _step(
+    request: Request,
+    advisory_id: int,
+    user: User,
+    db: SessionDep,
+    step: Callable[[Advisory], object],
+) -> Response:
+    """Runs one step on an advisory; a refusal is shown on its page (and its audit kept)."""
+    advisory = _advisory(db, advisory_id)
+    try:
+        step(advisory)
+    except AdvisoryError as exc:
+        db.commit()  # e.g. the author's refused approval stays in the audit trail
+        return advisory_page(request, advisory_id, user, db, error=str(exc))
+    db.commit()
+    return RedirectResponse(f"/admin/advisories/{advisory_id}", status_code=303)
+
+
 @router.post("/{advisory_id}/approve")
 def advisory_approve(
     request: Request, advisory_id: int, user: AdminUser, db: SessionDep
 ) -> Response:
-    advisory = _advisory(db, advisory_id)
-    try:
-        approve(session=db, advisory=advisory, approver=user)
-    except AdvisoryError as exc:
-        db.commit()  # the refused approval stays in the audit trail
-        return advisory_page(request, advisory_id, user, db, error=str(exc))
-    db.commit()
-    return RedirectResponse(f"/admin/advisories/{advisory_id}", status_code=303)
+    return _step(
+        request, advisory_id, user, db, lambda a: approve(session=db, advisory=a, approver=user)
+    )
 
 
 @router.post("/{advisory_id}/send")
 def advisory_send(
     request: Request, advisory_id: int, user: AdminUser, db: SessionDep, background: BackgroundTasks
 ) -> Response:
-    advisory = _advisory(db, advisory_id)
-    try:
-        start_sending(session=db, advisory=advisory, user=user)
-    except AdvisoryError as exc:
-        return advisory_page(request, advisory_id, user, db, error=str(exc))
-    db.commit()
-    background.add_task(run_fan_out, advisory_id=advisory_id)
-    return RedirectResponse(f"/admin/advisories/{advisory_id}", status_code=303)
+    response = _step(
+        request, advisory_id, user, db, lambda a: start_sending(session=db, advisory=a, user=user)
+    )
+    if response.status_code == 303:  # the fan-out runs after the response, batch by batch
+        background.add_task(run_fan_out, advisory_id=advisory_id)
+    return response
 
 
 @router.post("/{advisory_id}/cancel")
 def advisory_cancel(
     request: Request, advisory_id: int, user: AdminUser, db: SessionDep
 ) -> Response:
-    advisory = _advisory(db, advisory_id)
-    try:
-        cancel(session=db, advisory=advisory, user=user)
-    except AdvisoryError as exc:
-        return advisory_page(request, advisory_id, user, db, error=str(exc))
-    db.commit()
-    return RedirectResponse(f"/admin/advisories/{advisory_id}", status_code=303)
+    return _step(
+        request, advisory_id, user, db, lambda a: cancel(session=db, advisory=a, user=user)
+    )
