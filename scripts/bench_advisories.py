@@ -154,8 +154,12 @@ def main() -> None:
         advisory_id = sending_advisory(factory, author, approver)
         before = rss_mb()
         t = time.perf_counter()
-        batches = run_fan_out(advisory_id=advisory_id)
+        marks: list[float] = []
+        batches = run_fan_out(
+            advisory_id=advisory_id, on_batch=lambda _: marks.append(time.perf_counter())
+        )
         elapsed = time.perf_counter() - t
+        steps = [b - a for a, b in zip([t, *marks], marks, strict=False)]
         after = rss_mb()
         with factory() as session:
             copies = session.scalar(
@@ -178,6 +182,12 @@ def main() -> None:
             f"fan-out: {copies} copies in {batches} batches, {elapsed:.2f} s "
             f"({copies / elapsed:,.0f}/s), status {status}"
         )
+        if len(steps) >= 4:
+            q = max(1, len(steps) // 10)
+            print(
+                f"batch time: first {q} batches {sum(steps[:q]) / q * 1000:.0f} ms each, "
+                f"last {q} {sum(steps[-q:]) / q * 1000:.0f} ms each"
+            )
         print(
             f"memory: RSS {before:.0f} MB before, {after:.0f} MB after ({after - before:+.0f} MB)"
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from bot.advisories.service import (
     BATCH_SIZE,
@@ -20,8 +21,14 @@ from bot.db.session import session_scope
 logger = logging.getLogger(__name__)
 
 
-def run_fan_out(*, advisory_id: int, batch_size: int = BATCH_SIZE) -> int:
-    """Queues every copy of a sending advisory; returns the number of batches run."""
+def run_fan_out(
+    *,
+    advisory_id: int,
+    batch_size: int = BATCH_SIZE,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Queues every copy of a sending advisory; returns the number of batches run
+    (`on_batch` is told the last subscription id of each, for progress and the bench)."""
     after = 0
     batches = 0
     while True:
@@ -33,6 +40,8 @@ def run_fan_out(*, advisory_id: int, batch_size: int = BATCH_SIZE) -> int:
             return batches
         after = done
         batches += 1
+        if on_batch is not None:
+            on_batch(done)
 
 
 def start_due(*, batch_size: int = BATCH_SIZE) -> list[int]:
