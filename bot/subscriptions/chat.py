@@ -27,7 +27,6 @@ _SUBSCRIBE = {
     "dki nhan tin",
     "dky nhan tin",
     "dang ky nhan thong bao",
-    "dang ky",
 }
 _UNSUBSCRIBE = {
     "huy dang ky",
