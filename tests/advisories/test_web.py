@@ -90,3 +90,26 @@ def test_staff_cannot_open_the_pages(web: TestClient, session: Session) -> None:
     staff = make_user(session, role=Role.STAFF)
     login(web, staff.username)
     assert web.get("/admin/advisories").status_code == 403
+
+
+def test_cancel_from_the_page_and_a_second_cancel_is_refused(
+    web: TestClient, session: Session
+) -> None:
+    subscribers(session, 1)
+    admin = make_user(session, role=Role.ADMIN)
+    login(web, admin.username)
+    csrf = csrf_of(web)
+    web.post("/admin/advisories/new", data=_form(csrf, "submit"), follow_redirects=False)
+    advisory = session.scalars(select(Advisory)).one()
+    assert advisory.status == "approved"  # 1 ≤ the default threshold: one admin may send
+    done = web.post(
+        f"/admin/advisories/{advisory.id}/cancel",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert web.get(f"/admin/advisories/{advisory.id}/progress").json()["status"] == "cancelled"
+    again = web.post(f"/admin/advisories/{advisory.id}/cancel", data={"csrf_token": csrf})
+    assert again.status_code == 400 and "đã hủy" in again.text
+    refused = web.post(f"/admin/advisories/{advisory.id}/send", data={"csrf_token": csrf})
+    assert refused.status_code == 400
