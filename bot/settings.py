@@ -65,6 +65,8 @@ class Settings(BaseSettings):
 
     content_dir: Path = PROJECT_ROOT / "data" / "content"
     max_message_chars: int = 2000
+    # An advisory to more residents than this needs a second admin's approval.
+    advisory_approval_threshold: int = Field(default=100, ge=0)
 
     # Channels. A channel whose credentials are unset is off (its webhook answers 404).
     telegram_bot_token: SecretStr | None = None

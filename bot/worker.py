@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+from bot.advisories.runtime import scheduler_loop as advisory_scheduler
 from bot.channels.registry import build_channels
 from bot.console.sender import delivery_recorder
 from bot.conversations.pipeline import ConversationPipeline
@@ -30,8 +31,8 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 async def run_worker() -> None:
-    """Runs the inbound job worker, the outbound worker and the daily retention purge until
-    SIGINT/SIGTERM."""
+    """Runs the inbound job worker, the outbound worker, the daily retention purge and the
+    scheduled advisories until SIGINT/SIGTERM."""
     settings = get_settings()
     configure_logging(settings.log_level)
     if not settings.redis_url:
@@ -46,6 +47,7 @@ async def run_worker() -> None:
     purge = asyncio.create_task(
         purge_daily(settings=settings, redis=redis, tracker_store=rasa, stop=stop)
     )
+    advisories = asyncio.create_task(advisory_scheduler(stop=stop))
     try:
         async with delivery(
             settings=settings,
@@ -63,5 +65,6 @@ async def run_worker() -> None:
     finally:
         stop.set()
         await purge
+        await advisories
         await live.aclose()
         await rasa.aclose()

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from bot.channels.models import ChannelIncident, IncidentKind
 from bot.residents.models import Resident
 from bot.residents.service import get_or_create_resident
+from bot.subscriptions.service import end_unreachable
 
 
 def record_incident(
@@ -36,6 +37,8 @@ def set_reachable(*, session: Session, conversation_id: str, reachable: bool) ->
     """Marks whether the bot can message a resident (False after unfollow or a block)."""
     resident = get_or_create_resident(session=session, conversation_id=conversation_id)
     resident.reachable = reachable
+    if not reachable:  # a block or an unfollow ends their advisory subscription too
+        end_unreachable(session=session, conversation_id=conversation_id)
     session.flush()
     return resident
 

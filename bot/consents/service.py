@@ -10,7 +10,7 @@ from bot.audit.service import record_audit
 from bot.consents.models import Consent
 from bot.residents.service import get_or_create_resident
 
-PURPOSES = ("health_declaration", "aid_request")
+PURPOSES = ("health_declaration", "aid_request", "advisories")
 # What the texts promise; PRIVACY_RETENTION_MONTHS (the purge) defaults to it.
 RETENTION_MONTHS = 12
 
@@ -27,6 +27,11 @@ CONSENT_TEXTS = {
         "thoại của bạn. Thông tin chỉ dùng để hỗ trợ bạn, chỉ tổ hỗ trợ nơi bạn ở và tổng đài được "
         "xem, lưu tối đa 12 tháng; bạn có thể xem hoặc yêu cầu xóa bất cứ lúc nào. Bạn có đồng ý "
         "không?"
+    ),
+    "advisories": (
+        "Để gửi tin cảnh báo, hướng dẫn của địa phương, tổng đài lưu phường/xã, tỉnh/thành bạn "
+        'chọn và tài khoản nhắn tin này, chỉ để gửi tin cho bạn, lưu tối đa 12 tháng. Bạn nhắn "hủy đăng ký" để '
+        "dừng bất cứ lúc nào. Bạn có đồng ý không?"
     ),
 }
 

@@ -26,6 +26,7 @@ from bot.privacy.service import erasure_failed_reply, erasure_reply
 from bot.residents.service import check_conversation_id
 from bot.safety import detect_emergency
 from bot.settings import Settings
+from bot.subscriptions.chat import subscription_turn
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,17 @@ class ConversationPipeline:
         held = await self.console.before_rasa(conversation_id=message.conversation_id, text=text)
         if held is not None:  # in the queue or with staff: the bot stays quiet
             return held
+        # "đăng ký nhận tin", "hủy đăng ký", STOP: fixed commands, answered without Rasa.
+        subscription = await subscription_turn(
+            redis=self._redis,
+            conversation_id=message.conversation_id,
+            text=text,
+            active_form=lambda: self._rasa.active_form(message.conversation_id),
+        )
+        if subscription is not None:
+            return await self.console.after_rasa(
+                conversation_id=message.conversation_id, replies=subscription
+            )
         replies = await self._rasa.send(
             conversation_id=message.conversation_id, text=text, metadata=message.metadata
         )

@@ -135,6 +135,21 @@ class RasaClient:
         except (httpx.HTTPError, ValueError) as exc:
             raise RasaUnavailable(type(exc).__name__) from exc
 
+    async def active_form(self, conversation_id: str) -> str | None:
+        """Returns the form the conversation is in the middle of, or None (also when Rasa is down)."""
+        token = self._settings.rasa_token.get_secret_value()
+        try:
+            response = await self._client.get(
+                f"/conversations/{conversation_id}/tracker",
+                params={"token": token, "include_events": "NONE"},
+                timeout=3,
+            )
+            response.raise_for_status()
+            loop = (response.json().get("active_loop") or {}).get("name")
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        return loop if isinstance(loop, str) and loop else None
+
 
 def _merge_replies(items: list[dict[str, Any]]) -> list[OutboundReply]:
     """Turns REST channel output into replies; buttons sent alone join the text before them."""

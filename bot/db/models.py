@@ -1,5 +1,6 @@
 """Every model, imported in one place so Alembic and `create_all` see the whole schema."""
 
+from bot.advisories.models import Advisory, AdvisoryDelivery
 from bot.audit.models import AuditEvent
 from bot.channels.models import ChannelIncident, ChannelToken
 from bot.consents.models import Consent
@@ -9,10 +10,13 @@ from bot.handoff.models import ConversationMessage, HandoffRequest
 from bot.outbound.models import OutboundMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.residents.models import Resident
+from bot.subscriptions.models import Subscription
 from bot.teams.models import Team, TeamWard
 from bot.users.models import User
 
 __all__ = [
+    "Advisory",
+    "AdvisoryDelivery",
     "AidRequest",
     "AuditEvent",
     "Base",
@@ -26,6 +30,7 @@ __all__ = [
     "OutboundMessage",
     "RequestStatusChange",
     "Resident",
+    "Subscription",
     "Team",
     "TeamWard",
     "User",

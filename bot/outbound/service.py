@@ -34,8 +34,54 @@ def enqueue(
         )
         if existing is not None:
             return existing
+    message = _new_message(
+        channel=channel,
+        address=address,
+        reply=reply,
+        kind=kind,
+        conversation_id=conversation_id,
+        dedupe_key=dedupe_key,
+        aid_request_id=aid_request_id,
+        team_id=team_id,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def enqueue_many(
+    *, session: Session, kind: str, reply: OutboundReply, recipients: list[tuple[str, str, str]]
+) -> list[OutboundMessage]:
+    """Queues one reply to many (channel, address, conversation id) in one flush, as `enqueue`
+    does one by one (for fan-outs: no dedupe key, the caller guarantees one copy each)."""
+    messages = [
+        _new_message(
+            channel=channel,
+            address=address,
+            reply=reply,
+            kind=kind,
+            conversation_id=conversation_id,
+        )
+        for channel, address, conversation_id in recipients
+    ]
+    session.add_all(messages)
+    session.flush()
+    return messages
+
+
+def _new_message(
+    *,
+    channel: str,
+    address: str | None,
+    reply: OutboundReply,
+    kind: str,
+    conversation_id: str | None,
+    dedupe_key: str | None = None,
+    aid_request_id: int | None = None,
+    team_id: int | None = None,
+) -> OutboundMessage:
     data = reply.as_dict()
-    message = OutboundMessage(
+    return OutboundMessage(
         dedupe_key=dedupe_key,
         kind=kind,
         channel=channel,
@@ -48,9 +94,6 @@ def enqueue(
         status=OutboundStatus.PENDING if address else OutboundStatus.SKIPPED,
         skip_reason=None if address else SkipReason.NO_CHANNEL,
     )
-    session.add(message)
-    session.flush()
-    return message
 
 
 def dead_letter(

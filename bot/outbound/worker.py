@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 BATCH = 20
 LEASE = timedelta(seconds=60)  # a claimed message is not picked again for this long
+ADVISORY_KIND = "advisory"  # bot/advisories fan-outs: sent after replies and notifications
 POLL_SECONDS = 1.0
 
 
@@ -77,6 +78,7 @@ def claim_due(
             OutboundMessage.address.is_not(None),
         )
         .order_by(
+            OutboundMessage.kind == ADVISORY_KIND,  # a fan-out never delays residents' replies
             OutboundMessage.aid_request_id.is_not(None),
             _request_score.desc(),
             OutboundMessage.next_attempt_at,

@@ -102,6 +102,18 @@ PERSONAL_TABLES: tuple[PersonalTable, ...] = (
         age_column="created_at",
         describe="{count} tin nhắn của bạn chưa xử lý được, đang chờ cán bộ kiểm tra.",
     ),
+    PersonalTable(
+        "advisory_deliveries",
+        owner="conversation_id",
+        age_column="created_at",
+        describe="{count} tin cảnh báo, hướng dẫn tổng đài đã gửi (hoặc định gửi) cho bạn.",
+    ),
+    PersonalTable(
+        "subscriptions",
+        owner="conversation_id",
+        age_column="created_at",
+        describe="{count} đăng ký nhận tin (phường/xã, tỉnh/thành bạn chọn).",
+    ),
     PersonalTable("residents", owner="conversation_id", age_column="last_seen_at"),
 )
 
@@ -114,6 +126,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "users": "staff accounts (names of hotline staff and team members, password hashes), not residents",
     "user_teams": "which teams a staff account belongs to",
     "alembic_version": "the schema version",
+    "advisories": "the advisory text admins wrote and its targets (areas), not residents",
 }
 
 # Rasa's Redis stores as `hotline run` configures them: the key prefix (Rasa 3.6 makes the
@@ -126,6 +139,11 @@ RASA_TRACKER_EXPIRY_SECONDS = 30 * 24 * 3600
 # Redis keys with personal data. The delivery queue's stream is named by JOBS_STREAM.
 JOBS_STREAM = "{jobs_stream}"
 PERSONAL_KEYS: tuple[PersonalKeys, ...] = (
+    PersonalKeys(
+        "subscribe:{conversation_id}",
+        describe="Câu hỏi đăng ký nhận tin đang chờ bạn trả lời, tự xóa sau 10 phút.",
+        ttl_seconds=600,
+    ),
     PersonalKeys(
         "turn:{conversation_id}:*",
         describe="Bản sao tạm các câu trả lời gần đây của tổng đài (để không trả lời trùng khi "

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import bot.db.models  # noqa: F401  (every model mapped: a page may flush any of them)
+from bot.advisories.runtime import scheduler_loop as advisory_scheduler
 from bot.channels.registry import build_channels, webhook_routers
 from bot.console.sender import delivery_recorder
 from bot.conversations.pipeline import ConversationPipeline
@@ -95,6 +96,12 @@ def create_app(
             if settings.worker_in_process
             else None
         )
+        # Scheduled advisories are started (and fanned out) by the same in-process worker.
+        advisories = (
+            asyncio.create_task(advisory_scheduler(stop=stop))
+            if settings.worker_in_process
+            else None
+        )
         try:
             async with delivery(
                 settings=settings,
@@ -120,6 +127,8 @@ def create_app(
             stop.set()
             if purge is not None:
                 await purge
+            if advisories is not None:
+                await advisories
             await app.state.live.aclose()
         await app.state.rasa.aclose()
 

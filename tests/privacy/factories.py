@@ -8,12 +8,13 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.advisories.models import Advisory, AdvisoryDelivery
 from bot.channels.incidents import record_incident
 from bot.channels.models import IncidentKind
 from bot.consents.service import record_consent
 from bot.console.service import record_resident_message
 from bot.conversations.messages import OutboundReply
-from bot.db.base import Base
+from bot.db.base import Base, utcnow
 from bot.delivery.models import DeadJob
 from bot.handoff.models import HandoffReason
 from bot.handoff.service import request_handoff
@@ -23,6 +24,7 @@ from bot.privacy.service import owned_by
 from bot.requests.models import RequestStatus
 from bot.requests.service import set_status, submit_aid_request, submit_health_declaration
 from bot.residents.models import Resident
+from bot.subscriptions.service import subscribe
 from tests.requests.factories import BEN_THANH, aid_in, health_in, make_team
 
 STREAM = "hotline:jobs:privacy-test"
@@ -83,6 +85,20 @@ def fill_everything(session: Session, conversation_id: str, *, team_slug: str) -
             attempts=3,
         )
     )
+    subscribe(
+        session=session, conversation_id=conversation_id, province_code="79", ward_code=BEN_THANH
+    )
+    advisory = Advisory(title="t", text="Tin thử", target_kind="all", target_codes=[])
+    session.add(advisory)
+    session.flush()
+    session.add(
+        AdvisoryDelivery(
+            advisory_id=advisory.id,
+            conversation_id=conversation_id,
+            channel=conversation_id.split(":")[0],
+            created_at=utcnow(),
+        )
+    )
     session.flush()
     return saved.request.ref_code
 
@@ -102,6 +118,7 @@ async def fill_redis(redis, conversation_id: str) -> None:  # type: ignore[no-un
     summary = json.dumps([{"text": "Họ tên: Trần Thị Riêng, SĐT 0987654321", "buttons": []}])
     await redis.set(f"turn:{conversation_id}:m-1", summary, ex=3600)
     await redis.set(f"turn:{conversation_id}:m-2", summary, ex=3600)
+    await redis.set(f"subscribe:{conversation_id}", '{"step": "area"}', ex=600)
     await redis.set(f"zalo:choices:{conversation_id}", '{"turn": "", "payloads": []}', ex=3600)
     # Rasa's Redis tracker store (with REDIS_URL): the whole conversation.
     await redis.set(f"hotline:tracker:{conversation_id}", summary, ex=3600)

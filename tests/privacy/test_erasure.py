@@ -61,14 +61,14 @@ async def test_erasure_takes_every_row_and_key_of_the_conversation_and_nothing_e
     assert set(erasure.rows) == {entry.table for entry in PERSONAL_TABLES}
     assert rows_by_table(session) == bob_rows
     # Her cached replies (name and phone), Zalo choices and queued job went; Bob's stayed.
-    assert erasure.keys == 5
+    assert erasure.keys == 6
     assert sorted(await redis.keys("*")) == bob_keys
     entries = await redis.xrange(STREAM)
     assert [json.loads(f["job"])["conversation_id"] for _, f in entries] == [BOB]
 
     event = _audit(session, "privacy.erased")
     assert event.detail["rows"] == erasure.rows
-    assert event.detail["keys"] == 5
+    assert event.detail["keys"] == 6
     _assert_no_personal_data(event.detail)
 
 

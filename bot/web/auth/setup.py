@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from bot.settings import Settings
+from bot.web.admin import advisories as admin_advisories
 from bot.web.admin import users as admin_users
 from bot.web.auth import routes
 from bot.web.auth.deps import (
@@ -51,3 +52,4 @@ def install_auth(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(AccessDenied, on_access_denied)
     app.include_router(routes.router)
     app.include_router(admin_users.router)
+    app.include_router(admin_advisories.router)

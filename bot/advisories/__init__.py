@@ -1,0 +1,1 @@
+"""Advisories: short messages admins send to subscribers of areas, with two-person approval."""

@@ -1,0 +1,1 @@
+"""Residents' subscriptions to advisories for their ward and/or province."""
