@@ -633,6 +633,62 @@ def privacy_erase(
         raise typer.Exit(1)
 
 
+@demo_app.command("seed")
+def demo_seed(
+    requests: int = typer.Option(..., "--requests", min=1, max=5_000_000, help="How many."),
+    days: int = typer.Option(120, min=1, max=3650, help="Spread over the last N days."),
+    seed: int | None = typer.Option(None, help="Random seed (same data again)."),
+) -> None:
+    """Fills the database with realistic demo requests, residents and hand-offs."""
+    from bot.db.session import session_scope
+    from bot.demo.seed import seed_demo
+
+    if get_settings().env == "production":
+        typer.echo("Refused: demo data on a production hotline (ENV=production).", err=True)
+        raise typer.Exit(1)
+    started = time.monotonic()
+    with session_scope() as session:
+        summary = seed_demo(session=session, requests=requests, days=days, seed=seed)
+    typer.echo(
+        f"Added {summary.requests} requests, {summary.residents} residents, "
+        f"{summary.handoffs} hand-offs ({summary.teams} demo teams) "
+        f"in {time.monotonic() - started:.1f} s."
+    )
+
+
+@report_app.command("daily")
+def report_daily(
+    day: str | None = typer.Option(None, "--date", help="YYYY-MM-DD (default: yesterday)."),
+    send: bool = typer.Option(False, "--send", help="Queue it to REPORT_TELEGRAM_CHAT_ID."),
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Also write it as an XLSX file.")
+    ] = None,
+) -> None:
+    """Prints the daily report (new, resolved, overdue, emergencies, hand-offs) of one day."""
+    from datetime import date
+
+    from bot.db.session import session_scope
+    from bot.reports.daily import daily_report, report_text, send_report, write_report_xlsx
+    from bot.reports.daily import yesterday as default_day
+
+    try:
+        chosen = date.fromisoformat(day) if day else default_day()
+    except ValueError:
+        raise typer.BadParameter("--date must be YYYY-MM-DD") from None
+    with session_scope() as session:
+        report = daily_report(session=session, day=chosen)
+        typer.echo(report_text(report))
+        if xlsx is not None:
+            write_report_xlsx(report, xlsx)
+            typer.echo(f"Written to {xlsx}.")
+        if send:
+            message = send_report(session=session, report=report, actor=_cli_actor())
+            if message is None:
+                typer.echo("Not sent: set REPORT_TELEGRAM_CHAT_ID.", err=True)
+                raise typer.Exit(1)
+            typer.echo(f"Queued to the admins' Telegram group (outbound message {message.id}).")
+
+
 def _print_one_time_password(username: str, password: str) -> None:
     # On the terminal only, once: the hotline never logs or stores it in clear.
     typer.echo(f"One-time password for {username}: {password}")
