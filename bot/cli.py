@@ -888,5 +888,48 @@ def users_reset_password(username: str = typer.Argument(..., help="Login name.")
     _print_one_time_password(username.strip().lower(), password)
 
 
+@advisories_app.command("list")
+def advisories_list(limit: int = typer.Option(50, help="How many, newest first.")) -> None:
+    """Lists advisories with their status and reach (not their text)."""
+    from bot.advisories.service import list_advisories
+    from bot.db.session import session_scope
+
+    with session_scope() as session:
+        rows = [
+            (a.id, a.status, a.target_kind, len(a.target_codes), a.reach_total, a.title)
+            for a in list_advisories(session=session, limit=limit)
+        ]
+    for id_, status, kind, areas, reach_total, title in rows:
+        typer.echo(
+            f"{id_:>5}  {status:<17} {kind:<9} {areas:>3} areas  reach {reach_total:<7} {title}"
+        )
+    if not rows:
+        typer.echo("No advisories.")
+
+
+@advisories_app.command("show")
+def advisories_show(advisory_id: int = typer.Argument(..., help="The id shown by `list`.")) -> None:
+    """Shows one advisory, its targets and its delivery report."""
+    from bot.advisories.service import get_advisory, report
+    from bot.db.session import session_scope
+
+    with session_scope() as session:
+        advisory = get_advisory(session=session, advisory_id=advisory_id)
+        if advisory is None:
+            typer.echo(f"No advisory {advisory_id}.", err=True)
+            raise typer.Exit(1)
+        result = report(session=session, advisory_id=advisory_id)
+        typer.echo(f"#{advisory.id} {advisory.title} [{advisory.status}]")
+        typer.echo(f"targets: {advisory.target_kind} {', '.join(advisory.target_codes) or '-'}")
+        typer.echo(f"author user:{advisory.author_id}  approved by user:{advisory.approved_by_id}")
+        typer.echo(f"send at: {advisory.send_at or 'now'}  reach: {advisory.reach_total}")
+        typer.echo(advisory.text)
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) or "none"
+    typer.echo(
+        f"queued {result.queued}: sent {result.sent}, failed {result.failed}, "
+        f"pending {result.pending}, skipped {skipped}"
+    )
+
+
 if __name__ == "__main__":
     app()
