@@ -11,6 +11,8 @@ import jinja2
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 
+from bot.requests.validation import format_phone
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
@@ -43,3 +45,5 @@ templates = Jinja2Templates(
     context_processors=[_auth_context],
 )
 templates.env.filters["vn_time"] = vn_time
+# A stored phone (E.164, "+84912345678") shown the Vietnamese way ("0912 345 678").
+templates.env.filters["phone"] = format_phone

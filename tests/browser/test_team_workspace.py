@@ -128,8 +128,8 @@ def test_a_member_moves_a_request_and_the_resident_is_told_on_telegram(
 
     page.get_by_role("link", name=format_ref(codes[0])).click()
     expect(page).to_have_url(re.compile(f"/team/requests/{codes[0]}$"))
-    expect(page.get_by_role("link", name="Gọi 0912345678")).to_have_attribute(
-        "href", "tel:0912345678"
+    expect(page.get_by_role("link", name="Gọi 0912 345 678")).to_have_attribute(
+        "href", "tel:+84912345678"
     )
     page.get_by_label("Trạng thái mới").select_option(label="đang xử lý")
     page.get_by_label("Ghi chú (bắt buộc").fill("Đã gọi điện, chiều nay mang gạo tới")

@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import create_engine, func, select, update
 
 from bot.audit.models import AuditEvent
+from bot.consents.models import Consent
 from bot.consents.service import refusal_reply
+from bot.handoff.models import ConversationMessage
 from bot.residents.models import Resident
 from bot.settings import PROJECT_ROOT
 from tests.e2e.conftest import LiveStack, say
@@ -47,11 +49,21 @@ def test_a_refusal_says_what_is_kept_and_the_view_agrees(live_stack: LiveStack) 
         view = texts(say(client, "xem thông tin của tôi"))
         cid = f"web:{client.cookies['hotline_chat']}"
     assert refusal_reply() in refused
-    # Kept: the conversation (as the reply said); not kept: any consent or resident row.
+    # Kept: the conversation, its messages (as the reply said: the staff console's transcript
+    # is under the same retention); not kept: any consent or answer.
     assert "tin nhắn của bạn trong cuộc trò chuyện" in view
     assert "đồng ý" not in view
-    assert "phiên trò chuyện" not in view
-    assert _scalar(live_stack, select(func.count()).where(Resident.conversation_id == cid)) == 0
+    assert "tờ khai y tế" not in view
+    assert (
+        _scalar(
+            live_stack,
+            select(func.count())
+            .select_from(Consent)
+            .join(Resident)
+            .where(Resident.conversation_id == cid),
+        )
+        == 0
+    )
 
 
 def test_erasure_leaves_nothing_of_the_conversation_in_rasa_the_database_or_the_cache(
@@ -103,7 +115,21 @@ def test_erasure_leaves_nothing_of_the_conversation_in_rasa_the_database_or_the_
         view_after = texts(say(client, "xem thông tin của tôi"))
     assert "tờ khai" not in view_after
     assert code not in view_after
-    assert _scalar(live_stack, select(func.count()).where(Resident.conversation_id == cid)) == 0
+    # Messages after the erasure start a new transcript (kept as the reply says); nothing of
+    # the erased one is left in it.
+    engine = create_engine(live_stack.database_url)
+    try:
+        with engine.connect() as conn:
+            kept = conn.scalars(
+                select(ConversationMessage.text)
+                .join(Resident)
+                .where(Resident.conversation_id == cid)
+            ).all()
+    finally:
+        engine.dispose()
+    joined = " ".join(kept).lower()
+    for old in ("0987654321", "0987 654 321", "riêng tư", code.lower()):
+        assert old not in joined
     audit = _scalar(
         live_stack,
         select(AuditEvent.detail)
