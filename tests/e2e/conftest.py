@@ -33,8 +33,12 @@ from tests.fakes.zalo_api import FakeZaloAPI
 
 POSTGRES_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
-# The stack gets its own Redis database: the unit tests flush theirs between tests.
-STACK_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/12")) if REDIS_URL else None
+# The stack gets its own Redis database: the unit tests flush theirs between tests. Several
+# checkouts testing on one machine each set their own with HOTLINE_TEST_STACK_REDIS_DB.
+STACK_REDIS_DB = os.environ.get("HOTLINE_TEST_STACK_REDIS_DB", "12")
+STACK_REDIS_URL = (
+    urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{STACK_REDIS_DB}")) if REDIS_URL else None
+)
 
 
 E2E_TELEGRAM_SECRET = "e2e-telegram-secret"
