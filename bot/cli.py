@@ -322,17 +322,18 @@ def content_check() -> None:
     from bot.content.service import check_content, example_content_in_use
 
     try:
-        settings = get_settings()
+        get_settings()
     except ValidationError as exc:  # production refusing the content (or other settings)
         for error in exc.errors():
             typer.echo(f"problem: {error['msg']}", err=True)
         raise typer.Exit(1) from None
-    problems = check_content(content_dir=settings.content_dir)
+    # No directory given: the live content, i.e. the files with admins' edits laid over them.
+    problems = check_content()
     for problem in problems:
         typer.echo(f"problem: {problem}", err=True)
     if problems:
         raise typer.Exit(1)
-    examples = example_content_in_use(content_dir=settings.content_dir)
+    examples = example_content_in_use()
     for example in examples:
         typer.echo(f"example: {example}")
     if examples:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, Timestamped
@@ -12,6 +12,13 @@ from bot.db.base import Base, Timestamped
 
 class AuditEvent(Timestamped, Base):
     __tablename__ = "audit_events"
+    # The audit page lists newest first (by id) under any one filter (migration i9-manage).
+    __table_args__ = (
+        Index("ix_audit_events_actor_id", "actor", "id"),
+        Index("ix_audit_events_entity_id", "entity", "entity_id", "id"),
+        Index("ix_audit_events_created_at", "created_at"),
+        Index("ix_audit_events_action_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor: Mapped[str] = mapped_column(

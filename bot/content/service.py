@@ -68,7 +68,14 @@ _files = _CachedYaml()
 
 
 def _content(name: str, content_dir: Path | None = None) -> dict[str, Any]:
-    return _files.load((content_dir or get_settings().content_dir) / name)  # type: ignore[no-any-return]
+    """A content file; without an explicit directory (the live content, as every reply reads
+    it), with admins' edits from the database laid over it (bot/content/revisions.py)."""
+    data: dict[str, Any] = _files.load((content_dir or get_settings().content_dir) / name)
+    if content_dir is not None:
+        return data
+    from bot.content.revisions import with_edits  # the edits import this module
+
+    return with_edits(name, data)
 
 
 def content_file(name: str, *, content_dir: Path | None = None) -> dict[str, Any]:
@@ -113,8 +120,8 @@ def _lookup(path: str, content_dir: Path | None) -> Fact:
         marker = node.get("verified")
         if isinstance(marker, bool):
             verified = marker
-        elif isinstance(marker, list):
-            verified = part in marker or verified
+        elif isinstance(marker, list):  # exactly these keys (an admin may un-verify one)
+            verified = part in marker
         parent, node = node, node[part]
     if isinstance(node, bool) or not isinstance(node, str | int | float):
         raise ContentError(f"fact {path} is not a single value")
@@ -215,8 +222,14 @@ def example_content_in_use(*, content_dir: Path | None = None) -> list[str]:
         for path in sorted(used)
         if not (fact_ := _lookup(path, content_dir)).verified
     ]
-    for name in ("faq.yml", "rumors.yml"):
-        if _content(name, content_dir).get("verified") is not True:
+    for name, at in (("faq.yml", "topics"), ("rumors.yml", "rumors")):
+        data = _content(name, content_dir)
+        entries = data.get(at) or {}
+        items = entries.values() if isinstance(entries, dict) else entries
+        # The whole file, or every entry of it (marked one by one on the admin pages).
+        if data.get("verified") is not True and not all(
+            isinstance(item, dict) and item.get("verified") is True for item in items
+        ):
             found.append(f"{name} (the whole file is marked verified: false)")
     return found
 

@@ -4,6 +4,7 @@ from bot.advisories.models import Advisory, AdvisoryDelivery
 from bot.audit.models import AuditEvent
 from bot.channels.models import ChannelIncident, ChannelToken
 from bot.consents.models import Consent
+from bot.content.models import ContentRevision
 from bot.db.base import Base
 from bot.delivery.models import DeadJob
 from bot.handoff.models import ConversationMessage, HandoffRequest
@@ -23,6 +24,7 @@ __all__ = [
     "ChannelIncident",
     "ChannelToken",
     "Consent",
+    "ContentRevision",
     "ConversationMessage",
     "DeadJob",
     "HandoffRequest",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -141,12 +141,12 @@ def record_export(
     session.flush()
 
 
-def csv_chunks(rows: Iterator[list[str]]) -> Iterator[bytes]:
+def csv_chunks(rows: Iterator[list[str]], headers: Sequence[str] = HEADERS) -> Iterator[bytes]:
     """CSV in UTF-8 with a BOM (Excel opens the diacritics right), a few hundred rows a chunk."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(HEADERS)
+    writer.writerow(headers)
     for count, row in enumerate(rows, start=1):
         writer.writerow(row)
         if count % 500 == 0:

@@ -127,6 +127,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "user_teams": "which teams a staff account belongs to",
     "alembic_version": "the schema version",
     "advisories": "the advisory text admins wrote and its targets (areas), not residents",
+    "content_revisions": "admins' edits of the FAQ, rumours, facts and canned replies (the "
+    "author's account id), not residents",
 }
 
 # Rasa's Redis stores as `hotline run` configures them: the key prefix (Rasa 3.6 makes the

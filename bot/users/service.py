@@ -385,3 +385,64 @@ def can_see_ward(user: User, ward_code: str | None) -> bool:
     if scope is None:
         return True
     return ward_code is not None and ward_code in scope
+
+
+def team_members(*, session: Session, team: Team) -> list[User]:
+    """The accounts that belong to a team, by name."""
+    return sorted(
+        session.scalars(select(User).where(User.teams.any(Team.id == team.id))),
+        key=lambda u: (u.display_name.lower(), u.username),
+    )
+
+
+def team_candidates(*, session: Session, team: Team) -> list[User]:
+    """Enabled accounts with the `team` role not yet in this team (who may be added)."""
+    return sorted(
+        session.scalars(
+            select(User).where(
+                User.role == Role.TEAM,
+                User.disabled.is_(False),
+                ~User.teams.any(Team.id == team.id),
+            )
+        ),
+        key=lambda u: (u.display_name.lower(), u.username),
+    )
+
+
+def add_to_team(*, session: Session, user: User, team: Team, actor: str) -> None:
+    """Adds a team member (role `team`) to one more team; they see its wards at once."""
+    if user.role != Role.TEAM:
+        raise UserError("Chỉ thêm được tài khoản có vai trò thành viên tổ.")
+    if any(t.id == team.id for t in user.teams):
+        raise UserError("Tài khoản này đã ở trong tổ.")
+    user.teams.append(team)
+    session.flush()
+    record_audit(
+        session=session,
+        actor=actor,
+        action="user.team_added",
+        entity="user",
+        entity_id=user.id,
+        detail={"team": team.slug},
+    )
+
+
+def remove_from_team(*, session: Session, user: User, team: Team, actor: str) -> None:
+    """Takes a member out of a team; a `team` member keeps at least one team."""
+    if not any(t.id == team.id for t in user.teams):
+        raise UserError("Tài khoản này không ở trong tổ.")
+    if user.role == Role.TEAM and len(user.teams) == 1:
+        raise UserError(
+            "Đây là tổ duy nhất của thành viên này: thêm họ vào tổ khác hoặc vô hiệu hóa "
+            "tài khoản trước."
+        )
+    user.teams = [t for t in user.teams if t.id != team.id]
+    session.flush()
+    record_audit(
+        session=session,
+        actor=actor,
+        action="user.team_removed",
+        entity="user",
+        entity_id=user.id,
+        detail={"team": team.slug},
+    )

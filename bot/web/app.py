@@ -27,6 +27,7 @@ from bot.privacy.runtime import purge_daily
 from bot.settings import Settings, get_settings
 from bot.web import chat, health, team
 from bot.web.admin import dashboard, report
+from bot.web.admin.forms import install_management_pages
 from bot.web.auth.setup import install_auth
 from bot.web.chat_channel import WebChatChannel
 from bot.web.console import routes as console_routes
@@ -147,6 +148,7 @@ def create_app(
     app.include_router(team.router)
     app.include_router(dashboard.router)
     app.include_router(report.router)
+    install_management_pages(app)  # content, teams, audit trail
     for router in webhook_routers():
         app.include_router(router)
     return app

@@ -18,6 +18,7 @@ from bot.users.service import (
     get_user,
     list_users,
     reset_password,
+    update_user,
 )
 from bot.web.auth.deps import AccessDenied, AdminUser
 from bot.web.auth.runtime import revoke_sessions_from_thread
@@ -32,6 +33,7 @@ def _users_page(
     db: SessionDep,
     *,
     error: str | None = None,
+    notice: str | None = None,
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -44,6 +46,7 @@ def _users_page(
             "teams": list_teams(session=db),
             "roles": ROLE_LABELS,
             "error": error,
+            "notice": notice,
             "form": form or {},
         },
         status_code=status_code,
@@ -131,3 +134,31 @@ def users_reset_password(
     db.commit()
     revoke_sessions_from_thread(request.app, target.id)
     return _one_time_page(request, target, password, created=False)
+
+
+@router.post("/users/{user_id}")
+def users_update(
+    request: Request,
+    user_id: int,
+    user: AdminUser,
+    db: SessionDep,
+    display_name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    teams: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Changes an account's name, role and teams (audited as `user.updated`)."""
+    target = _target(db, user_id)
+    try:
+        update_user(
+            session=db,
+            user=target,
+            actor=audit_actor(user),
+            display_name=display_name,
+            role=role or None,
+            team_slugs=teams or [],
+        )
+    except UserError as exc:
+        db.rollback()
+        return _users_page(request, db, error=str(exc), status_code=400)
+    db.commit()
+    return _users_page(request, db, notice=f"Đã lưu tài khoản {target.username}.")
