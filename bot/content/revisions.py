@@ -85,6 +85,7 @@ class _Edits:
         self, factory: sessionmaker[Session]
     ) -> tuple[tuple[int, int] | None, dict[str, dict[str, dict[str, Any]]]]:
         with factory() as session:
+            session.connection(execution_options={"read_only": True})
             top, count = session.execute(
                 select(func.max(ContentRevision.id), func.count(ContentRevision.id))
             ).one()

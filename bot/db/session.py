@@ -35,7 +35,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read-only unit (execution option `read_only`) begins DEFERRED: under WAL it
+            # neither waits for nor blocks a writer, e.g. the content edits read while the
+            # request's own session holds the write lock.
+            read_only = conn.get_execution_options().get("read_only")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     # hide_parameters: database errors and logs must not carry residents' personal data.

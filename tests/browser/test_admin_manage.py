@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from bot.settings import PROJECT_ROOT
 from bot.users.models import Role
 from tests.browser.conftest import WebServer
 from tests.browser.support import create_account, new_page, sign_in
 from tests.browser.test_team_workspace import screenshot_dir
+from tests.requests.factories import make_team
 
 pytestmark = pytest.mark.browser
 
@@ -84,7 +87,13 @@ def test_an_admin_picks_wards_as_they_type_and_without_javascript(
     page: Page, browser: Browser, web_server: WebServer, tmp_path: Path
 ) -> None:
     username, password = create_account(web_server, role=Role.ADMIN)
-    create_account(web_server, role=Role.TEAM, display_name="Lê Thị Hoa")  # no team yet
+    engine = create_engine(web_server.database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            make_team(session, slug="browser-khac")
+    finally:
+        engine.dispose()
+    create_account(web_server, role=Role.TEAM, teams=["browser-khac"], display_name="Lê Thị Hoa")
     sign_in(page, username, password)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto("/admin/teams")
@@ -94,6 +103,9 @@ def test_an_admin_picks_wards_as_they_type_and_without_javascript(
     expect(page.get_by_role("heading", level=1)).to_contain_text("Tổ hỗ trợ phường Bến Thành")
     team_url = page.url.split("?")[0]
 
+    # The first search builds the ward index in the server (a second or more on a busy machine).
+    warm = page.request.get("/admin/wards/search?q=ben+thanh", timeout=60_000)
+    assert warm.ok, warm.status
     page.get_by_label("Tìm phường/xã").press_sequentially("phuong ben thanh", delay=20)
     result = page.locator("#ward-results li", has_text="Phường Bến Thành")
     expect(result).to_be_visible()

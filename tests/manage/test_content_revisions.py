@@ -3,9 +3,12 @@ revert, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit.models import AuditEvent
 from bot.console.content import canned_replies
@@ -22,6 +25,9 @@ from bot.content.revisions import (
     save_entry,
 )
 from bot.content.service import example_content_in_use, fact, faq_answer, find_rumor
+from bot.db import session as db_session
+from bot.db.migrate import upgrade
+from bot.db.session import make_engine
 from bot.users.models import User
 
 FAQ = KINDS["faq"]
@@ -243,3 +249,28 @@ def test_an_edited_canned_reply_is_offered_in_the_console(session: Session, admi
     texts = [reply.text for reply in canned_replies()]
     assert "Xin chào, tổng đài Tổng đài hỗ trợ người dân nghe đây ạ." in texts
     assert len(texts) == 5
+
+
+def test_reading_the_edits_does_not_wait_for_a_writer_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request whose session holds SQLite's write lock still gets its answer at once (the
+    edits are read in a DEFERRED transaction, not an IMMEDIATE one)."""
+    url = f"sqlite:///{tmp_path / 'edits.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    monkeypatch.setattr(db_session, "get_sessionmaker", lambda: factory)
+    monkeypatch.setattr(revisions, "CHECK_SECONDS", 0.0)
+    try:
+        with factory() as writer:
+            writer.add(ContentRevision(kind="faq", key="ask_testing", value={"text": NEW_TEXT}))
+            writer.flush()  # BEGIN IMMEDIATE: the write lock is held until the end
+            started = time.monotonic()
+            answer = faq_answer("ask_testing").text
+            assert time.monotonic() - started < 5  # the busy timeout is 30 s
+            assert "Gọi 115" not in answer  # not committed: not seen
+            writer.commit()
+        assert "Gọi 115 khi khẩn cấp" in faq_answer("ask_testing").text
+    finally:
+        engine.dispose()
