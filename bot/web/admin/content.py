@@ -3,6 +3,7 @@ resident sees it, the history of each entry and a revert. Effective without retr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -116,24 +117,12 @@ def content_create(
     if kind.key_field is None:
         raise not_found("Loại nội dung này không thêm mục mới được.")
     value = value_from_form(kind.fields({}), form)
-    note = (form.get("note") or [""])[0]
-    if (form.get("action") or [""])[0] == "preview":
-        return _checked_preview(request, kind, None, value, note)
-    try:
-        create_entry(session=db, kind=kind, value=value, author=user, note=note)
-    except ContentEditError as exc:
-        return _editor(
-            request,
-            kind,
-            entry=None,
-            value=value,
-            problems=exc.problems,
-            note=note,
-            status_code=400,
-        )
-    db.commit()
-    key = str(value.get(kind.key_field) or "")
-    return RedirectResponse(f"/admin/content/{kind.name}/{key}?saved=1", status_code=303)
+
+    def create() -> str:
+        create_entry(session=db, kind=kind, value=value, author=user, note=_note(form))
+        return str(value.get(kind.key_field or "") or "")
+
+    return _submit(request, db, kind, None, value, form, create)
 
 
 @router.get("/{kind}/{key}")
@@ -147,40 +136,36 @@ def content_edit(
     )
 
 
-def _checked_preview(
-    request: Request, kind: ContentKind, entry: Entry | None, value: dict[str, Any], note: str
-) -> Response:
-    """The draft as a resident would see it; nothing is saved."""
-    labels = {f.name: f.label for f in kind.fields(value)}
-    try:
-        clean = validate_entry(kind, value, labels)
-    except ContentEditError as exc:
-        return _editor(
-            request,
-            kind,
-            entry=entry,
-            value=value,
-            problems=exc.problems,
-            note=note,
-            status_code=400,
-        )
-    preview, problems = _preview(kind, clean)
-    return _editor(
-        request, kind, entry=entry, value=value, preview=preview, problems=problems, note=note
-    )
+def _note(form: dict[str, list[str]]) -> str:
+    return (form.get("note") or [""])[0]
 
 
-@router.post("/{kind}/{key}")
-def content_save(
-    request: Request, kind: KindDep, key: str, user: AdminUser, db: SessionDep, form: PostedForm
+def _submit(
+    request: Request,
+    db: SessionDep,
+    kind: ContentKind,
+    entry: Entry | None,
+    value: dict[str, Any],
+    form: dict[str, list[str]],
+    save: Callable[[], str],
 ) -> Response:
-    entry = _entry(db, kind, key)
-    value = value_from_form(kind.fields(entry.value), form, base=entry.value)
-    note = (form.get("note") or [""])[0]
-    if (form.get("action") or [""])[0] == "preview":
-        return _checked_preview(request, kind, entry, value, note)
+    """*Xem trước* renders the draft as a resident would see it, saving nothing; *Lưu* saves
+    (`save` returns the entry's key) or shows the form again with the reasons (400)."""
+    note = _note(form)
     try:
-        save_entry(session=db, kind=kind, key=key, value=value, author=user, note=note)
+        if (form.get("action") or [""])[0] == "preview":
+            labels = {f.name: f.label for f in kind.fields(value)}
+            preview, problems = _preview(kind, validate_entry(kind, value, labels))
+            return _editor(
+                request,
+                kind,
+                entry=entry,
+                value=value,
+                preview=preview,
+                problems=problems,
+                note=note,
+            )
+        key = save()
     except ContentEditError as exc:
         return _editor(
             request,
@@ -193,6 +178,20 @@ def content_save(
         )
     db.commit()
     return RedirectResponse(f"/admin/content/{kind.name}/{key}?saved=1", status_code=303)
+
+
+@router.post("/{kind}/{key}")
+def content_save(
+    request: Request, kind: KindDep, key: str, user: AdminUser, db: SessionDep, form: PostedForm
+) -> Response:
+    entry = _entry(db, kind, key)
+    value = value_from_form(kind.fields(entry.value), form, base=entry.value)
+
+    def save() -> str:
+        save_entry(session=db, kind=kind, key=key, value=value, author=user, note=_note(form))
+        return key
+
+    return _submit(request, db, kind, entry, value, form, save)
 
 
 @router.get("/{kind}/{key}/history")
