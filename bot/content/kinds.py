@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, mod
 from pydantic import Field as Size
 
 from bot.content.service import _PLACEHOLDER, ContentError, _lookup, render
-from hotline_nlu.normalize import fold
+from hotline_nlu.normalize import fold, strip_diacritics
 
 # Zalo's limit for one text message (Telegram allows 4,096): an answer must fit the smaller.
 MAX_ANSWER_CHARS = 2000
@@ -47,7 +47,8 @@ def _resident_text(text: str) -> str:
     """A text residents read: Vietnamese with diacritics, short enough for every channel."""
     text = text.replace("\r\n", "\n").strip()
     _placeholders_known(text)
-    if len(text.split()) >= _VIETNAMESE_MIN_WORDS and fold(text) == text.lower():
+    lower = text.lower()
+    if len(text.split()) >= _VIETNAMESE_MIN_WORDS and strip_diacritics(lower) == lower:
         raise ValueError("cần viết tiếng Việt có dấu (người dân đọc câu này)")
     rendered = render(text)
     if len(rendered) > MAX_ANSWER_CHARS:
