@@ -127,6 +127,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "user_teams": "which teams a staff account belongs to",
     "alembic_version": "the schema version",
     "advisories": "the advisory text admins wrote and its targets (areas), not residents",
+    "intent_daily_counts": "counts of messages per day, intent and channel; no text, no id",
 }
 
 # Rasa's Redis stores as `hotline run` configures them: the key prefix (Rasa 3.6 makes the
