@@ -1,12 +1,12 @@
 """The Rasa event broker that counts intents (hotline_nlu/stats_broker.py), run for real in the
 Rasa environment (a subprocess: Python 3.10, SQLAlchemy 1.4, psycopg2) against a real database
-migrated by our Alembic migrations (SQLite, and PostgreSQL when HOTLINE_TEST_POSTGRES_URL is
-set); the counts are read back through the web app's model and service."""
+migrated by our Alembic migrations (the suite's `db_url`: SQLite, and PostgreSQL when
+HOTLINE_TEST_POSTGRES_URL is set); the counts are read back through the web app's model and
+service. The broker commits, so these tests use days of their own (2031) and tidy up today's."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -27,35 +27,10 @@ from bot.stats.service import intent_stats
 from bot.training import RASA_BIN, rasa_env
 from bot.web.templating import VIETNAM
 
-POSTGRES_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 RASA_PYTHON = RASA_BIN.parent / "python"
 DRIVER = Path(__file__).with_name("broker_driver.py")
 
 pytestmark = pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no Rasa environment")
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A database of its own, migrated (the broker commits: no rollback to hide behind)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('broker') / 'hotline.db'}"
-        upgrade(url)
-        yield url
-        return
-    assert POSTGRES_URL is not None
-    schema = f"broker_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    upgrade(url)
-    yield url
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 class Broker:
