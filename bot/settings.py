@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     # The admins' Telegram group for the daily report (`hotline report daily --send`, run by
     # cron at the hour you choose); without it the report stays on /admin/report.
     report_telegram_chat_id: str | None = None
+    # Rasa's event broker (hotline_nlu/stats_broker.py) counts messages per day, intent and
+    # channel (no text, no id) for the dashboard and the report, writing every so many seconds.
+    intent_stats_enabled: bool = True
+    intent_stats_flush_seconds: float = Field(default=5.0, gt=0, le=300)
 
     zalo_app_id: str = ""
     zalo_app_secret: SecretStr | None = None  # for OAuth (token refresh)

@@ -109,6 +109,12 @@ def write_endpoints(settings: Settings) -> Path:
             redis["password"] = url.password
         endpoints["tracker_store"] = {**redis, "record_exp": RASA_TRACKER_EXPIRY_SECONDS}
         endpoints["lock_store"] = dict(redis)
+    if settings.intent_stats_enabled:
+        # Counts of messages per day, intent and channel; reads DATABASE_URL (process_specs).
+        endpoints["event_broker"] = {
+            "type": "hotline_nlu.stats_broker.IntentStatsBroker",
+            "flush_seconds": settings.intent_stats_flush_seconds,
+        }
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     # One file per Rasa port, so a test stack and a developer's stack never share one.
     path = RUN_DIR / f"endpoints-{urlsplit(settings.rasa_url).port or 5005}.yml"
@@ -126,6 +132,8 @@ def process_specs(settings: Settings, *, rasa_workers: int = 1) -> list[ProcessS
     action_url = urlsplit(settings.action_server_url)
     env = dict(os.environ)
     rasa = rasa_env()
+    # The event broker writes to the app's database, which may come from .env (not Rasa's env).
+    rasa["DATABASE_URL"] = settings.database_url
     if rasa_workers > 1:
         rasa["SANIC_WORKERS"] = str(rasa_workers)
     rasa_host = rasa_url.hostname or "127.0.0.1"

@@ -25,6 +25,8 @@ TRAINING_INPUTS = [
     "hotline_nlu",
     "requirements/rasa.lock",
 ]
+# Runs beside the model (the event broker counting intents), not in it: no retraining for it.
+NOT_TRAINING_INPUTS = {"hotline_nlu/stats_broker.py"}
 
 
 def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
@@ -35,6 +37,8 @@ def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
             if file.suffix == ".pyc" or "__pycache__" in file.parts or not file.exists():
+                continue
+            if file.relative_to(root).as_posix() in NOT_TRAINING_INPUTS:
                 continue
             digest.update(str(file.relative_to(root)).encode())
             digest.update(file.read_bytes())

@@ -129,6 +129,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "advisories": "the advisory text admins wrote and its targets (areas), not residents",
     "content_revisions": "admins' edits of the FAQ, rumours, facts and canned replies (the "
     "author's account id), not residents",
+    "intent_daily_counts": "counts of messages per day, intent and channel; no text, no id",
 }
 
 # Rasa's Redis stores as `hotline run` configures them: the key prefix (Rasa 3.6 makes the

@@ -23,6 +23,8 @@ from bot.requests.models import AidRequest, RequestStatus
 from bot.requests.validation import NEED_LABELS
 from bot.requests.workspace import RequestFilters, day_bounds, overdue_condition
 from bot.settings import get_settings
+from bot.stats import report as stats_report
+from bot.stats.service import IntentStats, intent_stats
 
 DAILY_REPORT = "daily_report"
 
@@ -33,6 +35,8 @@ class DailyReport:
     board: Dashboard  # the day's figures (new requests by area, need, status; hand-offs; teams)
     resolved: int  # closed as resolved during the day, whenever they came in
     overdue_by_province: list[tuple[str, str, int]]  # open and past their limit, now
+    # Messages of the day: most asked topics, not-understood share (bot/stats).
+    intents: IntentStats | None = None
 
     @property
     def overdue(self) -> int:
@@ -78,6 +82,7 @@ def daily_report(*, session: Session, day: date) -> DailyReport:
         board=board,
         resolved=int(resolved or 0),
         overdue_by_province=[(c, province_name(c) or c, int(n)) for c, n in overdue],
+        intents=intent_stats(session=session, first=day, last=day),
     )
 
 
@@ -105,6 +110,7 @@ def report_text(report: DailyReport) -> str:
         lines.append(f"• Nhiều nhất: {top_areas}")
     if needs:
         lines.append(f"• Nhu cầu: {needs}")
+    lines.extend(stats_report.message_lines(report.intents))
     lines.append(f"Chi tiết (cần đăng nhập): {link}")
     return "\n".join(lines)
 
@@ -167,8 +173,15 @@ def write_report_xlsx(report: DailyReport, target: Path) -> None:
                 ("Chuyển cho nhân viên", handoffs),
                 ("Chuyển cho nhân viên vì khẩn cấp", emergencies),
                 ("Chuyển cho nhân viên vì trợ lý chưa hiểu", misunderstood),
+                *stats_report.summary_rows(report.intents),
             ],
         )
+        if report.intents is not None:
+            sheet(
+                "Chủ đề",
+                (stats_report.TOPICS_TITLE, "Tin nhắn", "Tỷ lệ"),
+                stats_report.topic_rows(report.intents),
+            )
         sheet(
             "Theo tỉnh", ("Tỉnh/thành", "Yêu cầu mới"), [(n, c) for _k, n, c in board.by_province]
         )

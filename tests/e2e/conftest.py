@@ -189,6 +189,8 @@ def live_stack(
         "RASA_TOKEN": uuid.uuid4().hex,
         "CONTENT_DIR": str(content_dir),
         "LOG_LEVEL": "INFO",
+        # Rasa's event broker writes its intent counts every second (5 s by default).
+        "INTENT_STATS_FLUSH_SECONDS": "1",
         **channel_fakes.env,
         # Redis db 12 may be shared with other runs: a queue of this run's own.
         "JOBS_STREAM": f"hotline:jobs:{uuid.uuid4().hex[:10]}",

@@ -17,6 +17,7 @@ from bot.requests.workspace import OutOfScope, RequestFilters
 from bot.web.auth.deps import AdminUser
 from bot.web.auth.responses import forbidden
 from bot.web.deps import SessionDep
+from bot.web.stats import dashboard_context
 from bot.web.team import OUT_OF_SCOPE, filters_or_error
 from bot.web.templating import templates
 
@@ -94,5 +95,6 @@ def dashboard(request: Request, user: AdminUser, db: SessionDep) -> Response:
             "chart_json": json.dumps(chart_data(board, shown), ensure_ascii=False).replace(
                 "</", "<\\/"
             ),
+            **dashboard_context(session=db, user=user, filters=shown),
         },
     )

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from bot.reports.daily import DailyReport, daily_report, write_report_xlsx, yesterday
 from bot.requests.validation import NEED_LABELS
+from bot.stats.service import percent
 from bot.web.auth.deps import AdminUser
 from bot.web.deps import SessionDep
 from bot.web.team import XLSX_TYPE, error_page
@@ -48,6 +49,7 @@ def report_page(request: Request, user: AdminUser, db: SessionDep) -> Response:
             "title": f"Báo cáo ngày {report.day:%d/%m/%Y}",
             "report": report,
             "need_labels": NEED_LABELS,
+            "percent": percent,
         },
     )
 
