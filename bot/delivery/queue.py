@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from bot.conversations.messages import InboundMessage, OutboundReply
 
@@ -25,6 +25,18 @@ GROUP = "workers"
 # Webhook dedupe (Telegram update_id, Zalo msg_id): an event seen within a day is acknowledged
 # and dropped.
 EVENT_TTL_SECONDS = 24 * 3600
+# Queues an event's job and marks the event seen, in one round trip and as one step (a script
+# runs alone): a Redis that stops between the two cannot keep the mark without the job, which
+# would drop the platform's retry as a duplicate (acknowledged, never answered). The job first:
+# a failing XADD leaves no mark.
+_PUT_ONCE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return false
+end
+local entry = redis.call('XADD', KEYS[2], '*', 'job', ARGV[2])
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+return entry
+"""
 
 
 @dataclass
@@ -71,6 +83,32 @@ class JobQueue:
     def __init__(self, redis: aioredis.Redis[str], *, stream: str = STREAM) -> None:
         self.redis = redis
         self.stream = stream
+        self._put_once = redis.register_script(_PUT_ONCE)
+        self._scripting = True  # False: the in-process stand-in without Lua
+
+    async def put_once(self, channel: str, event_id: str, job: Job) -> str | None:
+        """Queues the job of a platform event the first time the event is seen (within a
+        day); None for a repeated event. Raises RedisError when it could not be queued."""
+        key = f"event:{channel}:{event_id}"
+        if self._scripting:
+            try:
+                entry = await self._put_once(
+                    keys=[key, self.stream], args=[EVENT_TTL_SECONDS, job.dumps()]
+                )
+            except RedisError as exc:
+                # fakeredis without its Lua extra says so; a real Redis error goes up.
+                if "lua" not in str(exc).lower() and "unknown command" not in str(exc).lower():
+                    raise
+                self._scripting = False
+            else:
+                return str(entry) if entry else None
+        if not await self.first_delivery(channel, event_id):
+            return None
+        try:
+            return await self.put(job)
+        except BaseException:
+            await self.forget_event(channel, event_id)  # the platform will deliver it again
+            raise
 
     async def ensure_group(self) -> None:
         try:

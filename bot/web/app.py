@@ -30,6 +30,7 @@ from bot.web.admin import dashboard, report
 from bot.web.auth.setup import install_auth
 from bot.web.chat_channel import WebChatChannel
 from bot.web.console import routes as console_routes
+from bot.web.webhook_lane import WebhookLane, post_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +138,9 @@ def create_app(
 
     install_auth(app, settings)  # staff sessions, CSRF, security headers, /login
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
+    routers = webhook_routers()
+    # Added last, so outermost: webhooks skip the page middleware (bot/web/webhook_lane.py).
+    app.add_middleware(WebhookLane, handlers=post_handlers(routers))
 
     app.mount(
         "/static", StaticFiles(directory=str(chat.TEMPLATES_DIR.parent / "static")), name="static"
@@ -147,6 +151,6 @@ def create_app(
     app.include_router(team.router)
     app.include_router(dashboard.router)
     app.include_router(report.router)
-    for router in webhook_routers():
+    for router in routers:
         app.include_router(router)
     return app
