@@ -320,7 +320,7 @@ def run(plan: Plan, *, keep: bool = False) -> int:
         if supervisor is not None:
             supervisor.stop()
         redis.stop()
-        with contextlib.suppress(subprocess.CalledProcessError):
+        with contextlib.suppress(RuntimeError):
             postgres.stop("immediate")
         feed.stop()
         if failed or keep:

@@ -69,13 +69,17 @@ class PrivatePostgres:
         command = [str(self.bin / argv[0]), *argv[1:]]
         if self._user is not None:
             command = ["runuser", "-u", self._user, "--", *command]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = subprocess.run(command, check=False, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{argv[0]} failed: {done.stderr.strip()[-500:]}")
 
     def init(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         if self._user is not None:
             entry = pwd.getpwnam(self._user)
             os.chown(self.dir, entry.pw_uid, entry.pw_gid)
+            # mkdtemp makes the run's directory ours alone; that user must get through it.
+            os.chmod(self.dir.parent, 0o711)
         self._run(
             "initdb",
             "-D",
