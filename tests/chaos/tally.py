@@ -152,7 +152,7 @@ def render(table: Table) -> str:
         f"| messages sent / without any reply | {table.messages} / "
         f"{table.messages_without_reply} | |",
         f"| residents left without a reply to some message | {table.residents_without_reply} | |",
-        f"| residents who gave up (over 40 messages) | {table.residents_gave_up} | |",
+        f"| residents who gave up (over 30 questions) | {table.residents_gave_up} | |",
         "",
         "| fault | back up after | residents answered again after | busy replies | errors seen |",
         "|---|---|---|---|---|",
