@@ -1,8 +1,9 @@
 """Runs every test stage and ends with one summary line ("N passed, N failed").
 
 Stages: lint, content files, `rasa data validate`, pytest (unit, integration, end to end with
-the real Rasa stack), Rasa test stories, the held-out NLU evaluation by writing style, and the
-status check by reference code over 500 random codes.
+the real Rasa stack), Rasa test stories, the held-out NLU evaluation by writing style, the
+status check by reference code over 500 random codes, and the short fault harness
+(`scripts/chaos.py --short`: each process killed under load, PostgreSQL and Redis restarted).
 
     .venvs/app/bin/python scripts/run_tests.py [--only STAGE ...] [-- pytest args]
 """
@@ -105,6 +106,7 @@ def stages(pytest_args: list[str]) -> dict[str, tuple[list[str], dict[str, str] 
             ],
             rasa,
         ),
+        "chaos": ([str(APP_BIN / "python"), "scripts/chaos.py", "--short"], None),
     }
 
 

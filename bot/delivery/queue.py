@@ -8,23 +8,39 @@ worker after `worker_claim_idle_seconds` (XAUTOCLAIM), so nothing is lost betwee
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from bot.conversations.messages import InboundMessage, OutboundReply
 
 logger = logging.getLogger(__name__)
 
 STREAM = "hotline:jobs"
+PUT_BATCH = 500  # events queued in one round trip at most
 GROUP = "workers"
 # Webhook dedupe (Telegram update_id, Zalo msg_id): an event seen within a day is acknowledged
 # and dropped.
 EVENT_TTL_SECONDS = 24 * 3600
+# Queues an event's job and marks the event seen, in one round trip and as one step (a script
+# runs alone): a Redis that stops between the two cannot keep the mark without the job, which
+# would drop the platform's retry as a duplicate (acknowledged, never answered). The job first:
+# a failing XADD leaves no mark.
+_PUT_ONCE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return false
+end
+local entry = redis.call('XADD', KEYS[2], '*', 'job', ARGV[2])
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+return entry
+"""
+_PUT_ONCE_SHA = hashlib.sha1(_PUT_ONCE.encode()).hexdigest()  # noqa: S324 — Redis names scripts so
 
 
 @dataclass
@@ -65,12 +81,89 @@ class Job:
         )
 
 
+class _NoScripting(Exception):
+    """This Redis runs no Lua (the in-process stand-in): queue with two plain commands."""
+
+
+def _no_lua(result: object) -> bool:
+    text = str(result).lower()
+    return isinstance(result, ResponseError) and ("unknown command" in text or "lua" in text)
+
+
 class JobQueue:
     """Adds, reads, takes over and acknowledges jobs."""
 
     def __init__(self, redis: aioredis.Redis[str], *, stream: str = STREAM) -> None:
         self.redis = redis
         self.stream = stream
+        self._scripting = True  # False: the in-process stand-in without Lua
+        # Events waiting for the next round trip, and the task making it (see put_once).
+        self._waiting: list[tuple[str, str, asyncio.Future[str | None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def put_once(self, channel: str, event_id: str, job: Job) -> str | None:
+        """Queues the job of a platform event the first time the event is seen (within a
+        day); None for a repeated event. Raises RedisError when it could not be queued.
+
+        Deliveries that arrive while a round trip to Redis is under way wait for the next one
+        and go together in a pipeline: 200 arriving at once cost a few round trips, not 200
+        (and not 200 new connections from the pool). Each script still runs on its own."""
+        key = f"event:{channel}:{event_id}"
+        if self._scripting:
+            done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+            self._waiting.append((key, job.dumps(), done))
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.create_task(self._flush())
+            try:
+                return await asyncio.shield(done)
+            except _NoScripting:
+                pass
+        if not await self.first_delivery(channel, event_id):
+            return None
+        try:
+            return await self.put(job)
+        except BaseException:
+            await self.forget_event(channel, event_id)  # the platform will deliver it again
+            raise
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:PUT_BATCH], self._waiting[PUT_BATCH:]
+            try:
+                results = await self._run_batch(batch)
+            except Exception as exc:  # noqa: BLE001 — handed to every waiting delivery
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (*_, done), result in zip(batch, results, strict=True):
+                if done.done():
+                    continue
+                if isinstance(result, BaseException):
+                    done.set_exception(result)
+                else:
+                    done.set_result(str(result) if result else None)
+
+    async def _run_batch(
+        self, batch: list[tuple[str, str, asyncio.Future[str | None]]]
+    ) -> list[Any]:
+        """One pipeline of the script, one result (or error) per event."""
+        for _ in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            for key, raw, _done in batch:
+                pipe.evalsha(_PUT_ONCE_SHA, 2, key, self.stream, EVENT_TTL_SECONDS, raw)
+            try:
+                results = list(await pipe.execute(raise_on_error=False))
+            finally:
+                await pipe.reset()
+            if results and all(_no_lua(r) for r in results):
+                self._scripting = False
+                raise _NoScripting
+            if not all(isinstance(r, NoScriptError) for r in results):
+                return results
+            # A restarted Redis has forgotten the script (none of the batch ran): load it.
+            await self.redis.script_load(_PUT_ONCE)
+        return results
 
     async def ensure_group(self) -> None:
         try:

@@ -9,9 +9,11 @@ counted in Redis per job, so a job taken over after a crash resumes where it sto
 pipeline returns the same replies for the same platform message id). A crash between a send
 and that count may repeat one reply: delivery is at least once.
 
-A job that raises (a bug, a malformed job) is tried JOB_MAX_ATTEMPTS times, then kept as a
-dead job (`hotline jobs dead`, `hotline jobs replay`) with an incident, and the resident is
-sent the "system busy" reply: never a silent loss, never an endless retry.
+A job that raises (a bug, a malformed job, Redis or the database gone for a moment) is tried
+again by the same worker after 2, 4, 8 … s (at most a third of the take-over time), up to
+JOB_MAX_ATTEMPTS times in all, then kept as a dead job (`hotline jobs dead`, `hotline jobs
+replay`) with an incident, and the resident is sent the "system busy" reply: never a silent
+loss, never an endless retry.
 """
 
 from __future__ import annotations
@@ -205,7 +207,6 @@ class DeliveryWorker:
         attempts = int(await self._queue.redis.incr(key))
         await self._queue.redis.expire(key, ATTEMPTS_TTL_SECONDS)
         if attempts < JOB_MAX_ATTEMPTS:
-            # Left pending: another worker (or this one) takes it over after the idle time.
             logger.warning(
                 "job %s on %s failed (%s), try %d/%d",
                 entry_id,
@@ -215,6 +216,13 @@ class DeliveryWorker:
                 JOB_MAX_ATTEMPTS,
                 exc_info=exc,
             )
+            # Tried again here after a short pause: a Redis restart or a database failover is
+            # usually over in seconds, and the take-over time (WORKER_CLAIM_IDLE_SECONDS, 2 min)
+            # is for workers that died. If this one dies meanwhile, the job is taken over.
+            delay = min(2.0**attempts, self._settings.worker_claim_idle_seconds / 3)
+            task = asyncio.create_task(self._retry_later(entry_id, job, delay))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
             return
         logger.error(
             "job %s on %s failed %d times (%s): moved to the dead letters",
@@ -233,6 +241,17 @@ class DeliveryWorker:
         await self._queue.redis.delete(key)
         if job.kind == "turn":  # the resident is not left in silence
             await self._send(entry_id, job, [(0, unavailable_reply())], dead_key="busy")
+
+    async def _retry_later(self, entry_id: str, job: Job, delay: float) -> None:
+        # "In flight" while it waits: kept alive, so neither this worker's nor another's
+        # take-over runs it a second time.
+        self._in_flight.add(entry_id)
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            self._in_flight.discard(entry_id)
+        if not self._stopping.is_set():
+            await self._start(entry_id, job)
 
     async def process(self, entry_id: str, job: Job) -> None:
         """Runs one job to its end: every reply delivered, or recorded as not deliverable."""

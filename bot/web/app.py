@@ -31,6 +31,7 @@ from bot.web.admin.forms import install_management_pages
 from bot.web.auth.setup import install_auth
 from bot.web.chat_channel import WebChatChannel
 from bot.web.console import routes as console_routes
+from bot.web.webhook_lane import WebhookLane, post_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,9 @@ def create_app(
 
     install_auth(app, settings)  # staff sessions, CSRF, security headers, /login
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
+    routers = webhook_routers()
+    # Added last, so outermost: webhooks skip the page middleware (bot/web/webhook_lane.py).
+    app.add_middleware(WebhookLane, handlers=post_handlers(routers))
 
     app.mount(
         "/static", StaticFiles(directory=str(chat.TEMPLATES_DIR.parent / "static")), name="static"
@@ -149,6 +153,6 @@ def create_app(
     app.include_router(dashboard.router)
     app.include_router(report.router)
     install_management_pages(app)  # content, teams, audit trail
-    for router in webhook_routers():
+    for router in routers:
         app.include_router(router)
     return app

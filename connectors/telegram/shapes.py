@@ -67,13 +67,24 @@ class Update(_Shape):
     my_chat_member: ChatMemberUpdated | None = None
 
 
-def shape_problem(data: object) -> str | None:
-    """Why `data` is not a Telegram update we can read (field path and rule, never the
-    value), or None when it is one."""
+class ShapeError(ValueError):
+    """The update is not of the shape we read; the message names the field and the rule."""
+
+
+def read_update(data: object) -> Update:
+    """The update, checked; raises ShapeError (field path and rule, never the value)."""
     try:
-        Update.model_validate(data)
+        return Update.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(part) for part in first["loc"]) or "update"
-        return f"{where}: {first['msg']}"
+        raise ShapeError(f"{where}: {first['msg']}") from None
+
+
+def shape_problem(data: object) -> str | None:
+    """Why `data` is not a Telegram update we can read, or None when it is one."""
+    try:
+        read_update(data)
+    except ShapeError as exc:
+        return str(exc)
     return None

@@ -53,14 +53,11 @@ async def queue_update(queue: JobQueue, parsed: ParsedUpdate) -> Response:
     if parsed.long_payload_digest is not None and job.message is not None:
         payload = await resolve_long_payload(queue.redis, parsed.long_payload_digest)
         job = dataclasses.replace(job, message=dataclasses.replace(job.message, text=payload or ""))
-    event_id = str(parsed.update_id)
-    if not await queue.first_delivery(CHANNEL, event_id):
-        logger.info("telegram update delivered again; dropped")
-        return Response(status_code=200)
     try:
-        await queue.put(job)
+        entry = await queue.put_once(CHANNEL, str(parsed.update_id), job)
     except Exception:
-        await queue.forget_event(CHANNEL, event_id)  # Telegram will deliver it again
         logger.exception("could not queue a telegram update")
-        raise HTTPException(status_code=503, detail="try again") from None
+        raise HTTPException(status_code=503, detail="try again") from None  # it is sent again
+    if entry is None:
+        logger.info("telegram update delivered again; dropped")
     return Response(status_code=200)

@@ -68,13 +68,11 @@ async def zalo_webhook(request: Request) -> Response:
         payload = await resolve_choice(queue.redis, job.conversation_id, job.message.text)
         if payload is not None:  # "2" answers the second of the numbered choices we sent
             job = dataclasses.replace(job, message=dataclasses.replace(job.message, text=payload))
-    if not await queue.first_delivery(CHANNEL, parsed.event_id):
-        logger.info("zalo event delivered again; dropped")
-        return Response(status_code=200)
     try:
-        await queue.put(job)
+        entry = await queue.put_once(CHANNEL, parsed.event_id, job)
     except Exception:
-        await queue.forget_event(CHANNEL, parsed.event_id)
         logger.exception("could not queue a zalo event")
-        raise HTTPException(status_code=503, detail="try again") from None
+        raise HTTPException(status_code=503, detail="try again") from None  # it is sent again
+    if entry is None:
+        logger.info("zalo event delivered again; dropped")
     return Response(status_code=200)

@@ -207,3 +207,21 @@ async def test_a_refused_bot_token_dead_letters_the_reply_instead_of_retrying(
         await wait_for(lambda: len(seen) == 2)
         assert (seen[1].message_id, seen[1].status) == (letter.id, "sent")
     assert telegram_fake.sent()[0].params["text"] == "Đã nhận: xin chao"
+
+
+async def test_a_job_that_failed_once_is_tried_again_by_its_worker_within_seconds(
+    settings, redis, rasa_client, telegram_fake, fake_rasa, committed_db: Engine
+):
+    # The take-over time is for workers that died; a blip (here: one broken answer) is over
+    # long before it, and the same worker tries the job again after 2 s.
+    slow_takeover = settings.model_copy(update={"worker_claim_idle_seconds": 120.0})
+    fake_rasa.broken = True
+    async with running_app(slow_takeover, redis, rasa_client) as (app, client):
+        body = _telegram(lambda b: b["message"].update(text="hết gạo rồi"))
+        await client.post("/webhooks/telegram", json=body, headers=telegram_headers())
+        await wait_for(lambda: len(fake_rasa.turns) == 1)
+        fake_rasa.broken = False
+        await wait_for(lambda: len(telegram_fake.sent()) == 1, timeout=10)
+        await drained(app.state.queue)
+    assert len(fake_rasa.turns) == 2
+    assert telegram_fake.sent()[0].params["text"] == "Đã nhận: hết gạo rồi"
