@@ -1,4 +1,4 @@
-"""Answers from the editable content files (FAQ topics, known rumours)."""
+"""Answers from the editable content (FAQ topics, known rumours, answered rumour questions)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_intent, utter_answer
-from bot.content.service import faq_answer, find_rumor
+from bot.content.service import faq_answer
+from bot.db.session import session_scope
+from bot.rumours.chat import followup_question
+from bot.rumours.lookup import rumour_answer
+from bot.rumours.service import NOTIFIABLE_CHANNELS, record_question
 
 
 class ActionAnswerFaq(Action):
@@ -25,7 +29,9 @@ class ActionAnswerFaq(Action):
 
 
 class ActionCheckRumor(Action):
-    """Rebuts a known rumour the resident mentions, else says how to check news."""
+    """Rebuts a known rumour the resident mentions (rumors.yml, or one admins answered in the
+    rumour inbox); else says how to check news, keeps the question for admins (scrubbed) and
+    offers to tell the resident the answer later."""
 
     def name(self) -> str:
         return "action_check_rumor"
@@ -33,6 +39,24 @@ class ActionCheckRumor(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        text = tracker.latest_message.get("text") or ""
-        utter_answer(dispatcher, find_rumor(text) or faq_answer("ask_rumor"))
+        text = str(tracker.latest_message.get("text") or "")
+        with session_scope() as session:
+            known = rumour_answer(session=session, text=text)
+            if known is not None:
+                utter_answer(dispatcher, known)
+                return []
+            channel = tracker.sender_id.split(":", 1)[0] if tracker.sender_id else ""
+            question = (
+                None
+                if text.startswith("/")  # a button ("Kiểm tra tin đồn"), not a rumour
+                else record_question(session=session, text=text, channel=channel)
+            )
+            token = question.token if question is not None else None
+        utter_answer(dispatcher, faq_answer("ask_rumor"))
+        if token is not None and channel in NOTIFIABLE_CHANNELS:
+            reply = followup_question(token)
+            dispatcher.utter_message(
+                text=reply.text,
+                buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons],
+            )
         return []

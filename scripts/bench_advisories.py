@@ -53,7 +53,7 @@ from bot.outbound.models import OPEN_STATUSES, OutboundMessage
 from bot.outbound.policy import RetryPolicy
 from bot.outbound.sender import OutboundSender
 from bot.outbound.service import enqueue
-from bot.outbound.worker import OutboundWorker
+from bot.outbound.worker import BATCH, OutboundWorker, claim_due
 from bot.residents.models import Resident
 from bot.settings import Settings
 from bot.subscriptions.models import Subscription
@@ -178,7 +178,7 @@ async def measure_sending(settings: Settings, seconds: float) -> tuple[int, floa
         sender = OutboundSender(
             channels={"telegram": channel}, redis=redis, policy=RetryPolicy.from_settings(settings)
         )
-        worker = OutboundWorker(sender=sender, events=DeliveryEvents(), poll_seconds=0.05)
+        worker = OutboundWorker(sender=sender, events=DeliveryEvents())
         task = asyncio.create_task(worker.run())
         await asyncio.sleep(seconds)
         worker.stop()
@@ -213,6 +213,8 @@ def main() -> None:
         n = args.subscribers
         t = time.perf_counter()
         fill(factory, n)
+        with engine.begin() as conn:  # statistics, as autovacuum keeps them in production
+            conn.execute(text("ANALYZE"))
         print(f"setup: {n} subscribers in {time.perf_counter() - t:.1f} s")
         with factory.begin() as session:
             author = make_user(session, role=Role.ADMIN, username="bench.author")
@@ -279,6 +281,14 @@ def main() -> None:
         )
         print(f"duplicates: {queued - distinct} (outbound rows {queued}, residents {distinct})")
 
+        with factory() as session:
+            t = time.perf_counter()
+            claim_due(session=session, channels=["telegram"], now=utcnow())
+            claim = time.perf_counter() - t
+            session.rollback()
+        print(
+            f"outbound worker: one claim of {BATCH} among {queued} due rows: {claim * 1000:.0f} ms"
+        )
         settings = bench_settings("http://127.0.0.1:9", args.redis_url)
         limit = settings.telegram_messages_per_second
         sent, span = asyncio.run(measure_sending(settings, args.send_seconds))

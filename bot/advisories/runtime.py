@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 # Each batch is one transaction and a cancel is seen between batches: the batch size follows
 # the database's speed so that a batch takes about this long (a cancel stops within 1 s).
 BATCH_SECONDS = 0.4
-MIN_BATCH, MAX_BATCH = 500, 50_000
+MIN_BATCH, MAX_BATCH = 1_000, 50_000
 
 
 def run_fan_out(

@@ -284,11 +284,11 @@ def fan_out_batch(
             _withdraw(session, advisory_id)  # a batch queued while the cancel was under way
         return None
     audience = _audience_filter(advisory.target_kind, advisory.target_codes)
-    # The batch is a range of subscription ids: its upper end is the batch_size-th id.
+    # The batch is a range of subscription ids (of all subscribers: a walk along the primary
+    # key, cheap however the target filters them): its upper end is the batch_size-th id.
     upper = session.scalar(
         select(Subscription.id)
-        .join(Resident, Resident.id == Subscription.resident_id)
-        .where(*audience, Subscription.id > after_id)
+        .where(Subscription.id > after_id)
         .order_by(Subscription.id)
         .offset(batch_size - 1)
         .limit(1)

@@ -10,6 +10,7 @@ from bot.handoff.models import ConversationMessage, HandoffRequest
 from bot.outbound.models import OutboundMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.residents.models import Resident
+from bot.rumours.models import RumourGroup, RumourQuestion
 from bot.subscriptions.models import Subscription
 from bot.teams.models import Team, TeamWard
 from bot.users.models import User
@@ -30,6 +31,8 @@ __all__ = [
     "OutboundMessage",
     "RequestStatusChange",
     "Resident",
+    "RumourGroup",
+    "RumourQuestion",
     "Subscription",
     "Team",
     "TeamWard",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import (
     CTE,
@@ -72,7 +72,7 @@ def enqueue_select(
     session: Session,
     kind: str,
     reply: OutboundReply,
-    recipients: Select[Unpack[tuple[Any, ...]]],
+    recipients: Select[*tuple[Any, ...]],
     ctes: tuple[CTE, ...] = (),
 ) -> int:
     """Queues one reply to every row of `recipients` in one INSERT … SELECT, for fan-outs: no
