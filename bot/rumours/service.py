@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.audit.service import record_audit
 from bot.conversations.messages import OutboundReply
 from bot.db.base import utcnow
+from bot.outbound.models import OutboundMessage
 from bot.outbound.service import enqueue
 from bot.rumours.models import RumourGroup, RumourQuestion, Verdict
 from bot.rumours.scrub import scrub
@@ -178,7 +179,7 @@ def record_question(
             select(RumourGroup.id, RumourGroup.key)
             .order_by(RumourGroup.last_asked_at.desc())
             .limit(5000)
-        ).tuples()
+        ).all()
     )
     group_id = _similar(key, keys)
     group = session.get(RumourGroup, group_id) if group_id is not None else None
@@ -314,29 +315,31 @@ def _tell_residents(session: Session, group: RumourGroup) -> int:
             RumourQuestion.notified_at.is_(None),
         )
     ).all()
-    told = 0
+    told: set[str] = set()
     now = utcnow()
     for question in waiting:
         conversation_id = question.conversation_id or ""
         channel, _, address = conversation_id.partition(":")
-        reply = OutboundReply(
-            f"Bạn đã hỏi tổng đài về tin: “{question.text[:200]}”\n"
-            f"{resident_text(group.verdict or Verdict.UNCLEAR, group.answer or '')}"
-        )
-        message = enqueue(
-            session=session,
-            channel=channel,
-            address=address,
-            reply=reply,
-            kind=RUMOUR_ANSWER_KIND,
-            conversation_id=conversation_id,
-            # one copy per resident and group, however often they asked
-            dedupe_key=f"rumour_answer:{group.id}:{conversation_id}",
-        )
+        # one copy per resident and group, however often they asked
+        key = f"rumour_answer:{group.id}:{conversation_id}"
+        queued = session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == key))
+        if queued is None:
+            enqueue(
+                session=session,
+                channel=channel,
+                address=address,
+                reply=OutboundReply(
+                    f"Bạn đã hỏi tổng đài về tin: “{question.text[:200]}”\n"
+                    f"{resident_text(group.verdict or Verdict.UNCLEAR, group.answer or '')}"
+                ),
+                kind=RUMOUR_ANSWER_KIND,
+                conversation_id=conversation_id,
+                dedupe_key=key,
+            )
+            told.add(conversation_id)
         question.notified_at = now
-        told += 1 if message.created_at >= now else 0
     session.flush()
-    return told
+    return len(told)
 
 
 def new_groups_on(*, session: Session, day: date) -> list[tuple[str, int]]:
@@ -353,5 +356,5 @@ def new_groups_on(*, session: Session, day: date) -> list[tuple[str, int]]:
             RumourGroup.answer.is_(None),
         )
         .order_by(RumourGroup.questions.desc(), RumourGroup.id)
-    ).tuples()
+    ).all()
     return [(example, int(n)) for example, n in rows]
