@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.advisories.models import Advisory, AdvisoryDelivery, AdvisoryStatus
 from bot.audit.service import record_audit
+from bot.content.service import content_file
 from bot.conversations.messages import OutboundReply, ReplyButton
 from bot.db.base import utcnow
 from bot.db.upsert import insert_or_skip
@@ -99,6 +100,58 @@ def check_content(*, title: str, text: str, target_kind: str, target_codes: list
             raise AdvisoryError(f"Không có mã địa bàn {code[:12]!r}.")
 
 
+# FAQ topics a button of an advisory may open: the intents the dialogue answers with the
+# topic's text from faq.yml (data/rules/core.yml), whatever the conversation's state.
+BUTTON_TOPICS = (
+    "ask_testing",
+    "ask_vaccination",
+    "ask_travel_rules",
+    "ask_f0_home_care",
+    "report_symptoms",
+    "ask_hotline",
+    "ask_rumor",
+)
+MAX_BUTTONS = 3
+_TOPIC_TITLES = {  # when faq.yml has no button to the topic to take its title from
+    "ask_testing": "Xét nghiệm ở đâu",
+    "ask_vaccination": "Lịch tiêm chủng",
+    "ask_travel_rules": "Quy định đi lại",
+    "ask_f0_home_care": "Chăm sóc tại nhà",
+    "report_symptoms": "Tôi đang có triệu chứng",
+    "ask_hotline": "Số điện thoại cần biết",
+    "ask_rumor": "Kiểm tra tin đồn",
+}
+
+
+def button_topics() -> dict[str, str]:
+    """The FAQ topics an advisory's buttons may open, with their button titles (the titles
+    faq.yml gives buttons to them)."""
+    topics = content_file("faq.yml").get("topics") or {}
+    titles = {
+        str(b.get("payload", ""))[1:]: str(b.get("title", ""))
+        for entry in topics.values()
+        if isinstance(entry, dict)
+        for b in entry.get("buttons") or []
+    }
+    return {
+        topic: titles.get(topic) or _TOPIC_TITLES[topic]
+        for topic in BUTTON_TOPICS
+        if topic in topics
+    }
+
+
+def check_buttons(topics: list[str]) -> list[dict[str, str]]:
+    """The buttons of an advisory from the chosen topics; AdvisoryError when not allowed."""
+    allowed = button_topics()
+    chosen = list(dict.fromkeys(t.strip() for t in topics if t.strip()))
+    if len(chosen) > MAX_BUTTONS:
+        raise AdvisoryError(f"Tối đa {MAX_BUTTONS} nút.")
+    for topic in chosen:
+        if topic not in allowed:
+            raise AdvisoryError(f"Không có chủ đề {topic[:40]!r} để gắn nút.")
+    return [{"title": allowed[t], "payload": f"/{t}"} for t in chosen]
+
+
 def create_advisory(
     *,
     session: Session,
@@ -107,14 +160,17 @@ def create_advisory(
     text: str,
     target_kind: str,
     target_codes: list[str],
+    topics: list[str] | None = None,
 ) -> Advisory:
-    """Writes a draft advisory (an admin's)."""
+    """Writes a draft advisory (an admin's), with up to three buttons to FAQ topics."""
     _require_admin(author)
     codes = sorted({c.strip() for c in target_codes if c.strip()}) if target_kind != "all" else []
     check_content(title=title, text=text, target_kind=target_kind, target_codes=codes)
+    buttons = check_buttons(topics or [])
     advisory = Advisory(
         title=title.strip(),
         text=text.strip(),
+        buttons=buttons,
         target_kind=target_kind,
         target_codes=codes,
         author_id=author.id,

@@ -19,6 +19,7 @@ from bot.db.base import utcnow
 from bot.outbound.models import OutboundMessage
 from bot.outbound.service import enqueue
 from bot.places.wards import province_name
+from bot.reports.outreach import Outreach, outreach, outreach_lines, outreach_sheets
 from bot.requests.models import AidRequest, RequestStatus
 from bot.requests.validation import NEED_LABELS
 from bot.requests.workspace import RequestFilters, day_bounds, overdue_condition
@@ -33,6 +34,7 @@ class DailyReport:
     board: Dashboard  # the day's figures (new requests by area, need, status; hand-offs; teams)
     resolved: int  # closed as resolved during the day, whenever they came in
     overdue_by_province: list[tuple[str, str, int]]  # open and past their limit, now
+    outreach: Outreach | None = None  # advisories, subscribers, rumours (bot/reports/outreach)
 
     @property
     def overdue(self) -> int:
@@ -78,6 +80,7 @@ def daily_report(*, session: Session, day: date) -> DailyReport:
         board=board,
         resolved=int(resolved or 0),
         overdue_by_province=[(c, province_name(c) or c, int(n)) for c, n in overdue],
+        outreach=outreach(session=session, day=day),
     )
 
 
@@ -105,6 +108,8 @@ def report_text(report: DailyReport) -> str:
         lines.append(f"• Nhiều nhất: {top_areas}")
     if needs:
         lines.append(f"• Nhu cầu: {needs}")
+    if report.outreach is not None:
+        lines += outreach_lines(report.outreach)
     lines.append(f"Chi tiết (cần đăng nhập): {link}")
     return "\n".join(lines)
 
@@ -197,5 +202,7 @@ def write_report_xlsx(report: DailyReport, target: Path) -> None:
                 for t in board.teams
             ],
         )
+        for name, headers, rows in outreach_sheets(report.outreach) if report.outreach else []:
+            sheet(name, headers, rows)
     finally:
         workbook.close()
