@@ -92,7 +92,7 @@ def test_compose_preview_approve_and_send_to_telegram(
     sent = telegram.sent()
     assert sorted(m.params["chat_id"] for m in sent) == ["700001", "700002", "700003"]
     assert {m.params["text"] for m in sent} == {TEXT}
-    assert {json.dumps(reply_markup(m), ensure_ascii=False) for m in sent} == {
+    assert {json.dumps(reply_markup(m), sort_keys=True) for m in sent} == {
         json.dumps(
             {
                 "inline_keyboard": [
@@ -100,6 +100,6 @@ def test_compose_preview_approve_and_send_to_telegram(
                     [{"text": "Số điện thoại cần biết", "callback_data": "/ask_hotline"}],
                 ]
             },
-            ensure_ascii=False,
+            sort_keys=True,
         )
     }
