@@ -1,20 +1,27 @@
 """Measures an advisory fan-out: figures only, nothing is asserted.
 
-- enqueue time of one advisory to `--subscribers` subscribers (batches of 1,000, each its own
-  transaction, as `hotline` runs it), against the baseline of queueing the same number of
-  messages one by one with `enqueue` (measured on a tenth, scaled);
+- enqueue time of one advisory to `--subscribers` subscribers (set-based batches of 10,000,
+  each its own transaction, as `hotline` runs it), against two baselines of the same run:
+  queueing a sample one by one with `enqueue` (scaled), and one bare INSERT … SELECT of the
+  same number of outbound rows (the floor the database sets);
 - the process's RSS before and after the fan-out;
 - duplicates (copies per resident beyond one: must be 0);
+- the send rate: the outbound worker delivering the copies to a fake Telegram Bot API for
+  `--send-seconds`, against the configured limit (TELEGRAM_MESSAGES_PER_SECOND, 30);
 - cancel latency: a second advisory cancelled while it goes out, from the cancel's commit
-  to the fan-out's stop, and how many copies were still open after it (must be 0).
+  to the fan-out's stop, and how many copies were still open after it (must be 0);
+- the load average beside the figures (the machine may be shared).
 
     .venvs/app/bin/python scripts/bench_advisories.py \\
-        --url postgresql+psycopg://postgres@127.0.0.1:5432/test [--subscribers 100000]
+        --url postgresql+psycopg://postgres@127.0.0.1:5432/test [--subscribers 100000] \\
+        [--redis-url redis://127.0.0.1:6379/4] [--send-seconds 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
 import threading
 import time
@@ -41,11 +48,19 @@ from bot.db import session as db_session
 from bot.db.base import utcnow
 from bot.db.migrate import upgrade
 from bot.db.session import make_engine
+from bot.outbound.events import DeliveryEvents
 from bot.outbound.models import OPEN_STATUSES, OutboundMessage
+from bot.outbound.policy import RetryPolicy
+from bot.outbound.sender import OutboundSender
 from bot.outbound.service import enqueue
+from bot.outbound.worker import BATCH, OutboundWorker, claim_due
 from bot.residents.models import Resident
+from bot.settings import Settings
 from bot.subscriptions.models import Subscription
 from bot.users.models import Role
+from connectors.telegram.channel import TelegramChannel
+from tests.fakes import telegram_api
+from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.users.factories import make_user
 
 TEXT = "Thông báo thử: từ 18h hôm nay tạm dừng chợ đêm. Người dân hạn chế ra ngoài."
@@ -111,16 +126,85 @@ def sending_advisory(factory: sessionmaker, author, approver) -> int:  # type: i
         return advisory.id
 
 
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (5 min {five:.1f})"
+
+
+def floor_insert(factory: sessionmaker, n: int) -> float:  # type: ignore[type-arg]
+    """One bare INSERT … SELECT of n outbound rows from the subscriptions (rolled back)."""
+    t = time.perf_counter()
+    with factory() as session:
+        session.execute(
+            text(
+                "INSERT INTO outbound_messages (kind, channel, address, conversation_id, text,"
+                " buttons, status, attempts, next_attempt_at, created_at, updated_at)"
+                " SELECT 'bench_floor', channel, substr(conversation_id, 10), conversation_id,"
+                " :text, '[]', 'pending', 0, now(), now(), now() FROM subscriptions"
+            ),
+            {"text": TEXT},
+        )
+        elapsed = time.perf_counter() - t
+        session.rollback()
+    return elapsed
+
+
+def bench_settings(telegram_url: str, redis_url: str | None) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env="test",
+        redis_url=redis_url,
+        telegram_bot_token=telegram_api.TOKEN,
+        telegram_webhook_secret="s" * 32,
+        telegram_api_base_url=telegram_url,
+    )
+
+
+async def measure_sending(settings: Settings, seconds: float) -> tuple[int, float]:
+    """Runs the outbound worker against the fake Bot API for `seconds`; returns how many
+    messages the fake received and the span between the first and the last (s)."""
+    fake = FakeTelegramAPI().start()
+    try:
+        settings = settings.model_copy(update={"telegram_api_base_url": fake.url})
+        if settings.redis_url:
+            import redis.asyncio as aioredis
+
+            redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+        else:
+            import fakeredis
+
+            redis = fakeredis.FakeAsyncRedis(decode_responses=True)
+        channel = TelegramChannel(settings=settings, redis=redis)
+        sender = OutboundSender(
+            channels={"telegram": channel}, redis=redis, policy=RetryPolicy.from_settings(settings)
+        )
+        worker = OutboundWorker(sender=sender, events=DeliveryEvents())
+        task = asyncio.create_task(worker.run())
+        await asyncio.sleep(seconds)
+        worker.stop()
+        await task
+        await channel.aclose()
+        await redis.aclose()
+        sent = fake.sent()
+        span = sent[-1].at - sent[0].at if len(sent) > 1 else 0.0
+        return len(sent), span
+    finally:
+        fake.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True, help="PostgreSQL URL (a scratch schema is made)")
     parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--redis-url", default=None, help="the rate limiter's Redis (else fake)")
+    parser.add_argument("--send-seconds", type=float, default=20.0)
     args = parser.parse_args()
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.url)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     url = f"{args.url}{'&' if '?' in args.url else '?'}options=-csearch_path%3D{schema}"
+    print(f"start: {load()}")
     try:
         upgrade(url)
         engine = make_engine(url)
@@ -129,14 +213,16 @@ def main() -> None:
         n = args.subscribers
         t = time.perf_counter()
         fill(factory, n)
+        with engine.begin() as conn:  # statistics, as autovacuum keeps them in production
+            conn.execute(text("ANALYZE"))
         print(f"setup: {n} subscribers in {time.perf_counter() - t:.1f} s")
         with factory.begin() as session:
             author = make_user(session, role=Role.ADMIN, username="bench.author")
             approver = make_user(session, role=Role.ADMIN, username="bench.approver")
 
-        base_n = max(1, n // 10)
+        base_n = max(1, n // 50)
         t = time.perf_counter()
-        with factory.begin() as session:
+        with factory() as session:
             for i in range(base_n):
                 enqueue(
                     session=session,
@@ -145,11 +231,14 @@ def main() -> None:
                     reply=OutboundReply(TEXT),
                     kind="bench_baseline",
                 )
-        baseline = time.perf_counter() - t
+            baseline = time.perf_counter() - t
+            session.rollback()
         print(
-            f"baseline: enqueue() one by one, {base_n} messages: {baseline:.2f} s "
-            f"(≈ {baseline * n / base_n:.1f} s for {n})"
+            f"baseline 1: enqueue() one by one, {base_n} messages: {baseline:.2f} s "
+            f"(≈ {baseline * n / base_n:.1f} s for {n}); {load()}"
         )
+        floor = floor_insert(factory, n)
+        print(f"baseline 2: one bare INSERT … SELECT of {n} outbound rows: {floor:.2f} s")
 
         advisory_id = sending_advisory(factory, author, approver)
         before = rss_mb()
@@ -179,32 +268,46 @@ def main() -> None:
             )
             status = get_advisory(session=session, advisory_id=advisory_id).status  # type: ignore[union-attr]
         print(
-            f"fan-out: {copies} copies in {batches} batches, {elapsed:.2f} s "
-            f"({copies / elapsed:,.0f}/s), status {status}"
+            f"fan-out: {copies} copies ({queued} outbound rows) in {batches + 1} batches, "
+            f"{elapsed:.2f} s ({copies / elapsed:,.0f}/s), status {status}; {load()}"
         )
-        if len(steps) >= 4:
-            q = max(1, len(steps) // 10)
+        if steps:
             print(
-                f"batch time: first {q} batches {sum(steps[:q]) / q * 1000:.0f} ms each, "
-                f"last {q} {sum(steps[-q:]) / q * 1000:.0f} ms each"
+                f"batch time: first {steps[0] * 1000:.0f} ms, last {steps[-1] * 1000:.0f} ms, "
+                f"longest {max(steps) * 1000:.0f} ms"
             )
         print(
             f"memory: RSS {before:.0f} MB before, {after:.0f} MB after ({after - before:+.0f} MB)"
         )
         print(f"duplicates: {queued - distinct} (outbound rows {queued}, residents {distinct})")
 
+        with factory() as session:
+            t = time.perf_counter()
+            claim_due(session=session, channels=["telegram"], now=utcnow())
+            claim = time.perf_counter() - t
+            session.rollback()
+        print(
+            f"outbound worker: one claim of {BATCH} among {queued} due rows: {claim * 1000:.0f} ms"
+        )
+        settings = bench_settings("http://127.0.0.1:9", args.redis_url)
+        limit = settings.telegram_messages_per_second
+        sent, span = asyncio.run(measure_sending(settings, args.send_seconds))
+        rate = (sent - 1) / span if span > 0 else 0.0
+        print(
+            f"sending: {sent} messages to the fake Bot API in {span:.1f} s = {rate:.1f}/s against "
+            f"the configured {limit}/s ({(rate - limit) / limit * 100:+.1f} %); {load()}"
+        )
+
         second = sending_advisory(factory, author, approver)
-        stopped = threading.Event()
         stop_at: list[float] = []
 
         def fan() -> None:
             run_fan_out(advisory_id=second)
             stop_at.append(time.perf_counter())
-            stopped.set()
 
         worker = threading.Thread(target=fan)
         worker.start()
-        time.sleep(min(1.0, elapsed / 4))
+        time.sleep(min(2.0, elapsed / 4))
         with factory.begin() as session:
             cancel(
                 session=session,
@@ -231,7 +334,7 @@ def main() -> None:
         print(
             f"cancel: fan-out stopped {max(0.0, stop_at[0] - cancelled_at) * 1000:.0f} ms after "
             f"the cancel was committed; {done} of {n} copies had been queued, "
-            f"{open_left} left open (withdrawn as skipped:cancelled)"
+            f"{open_left} left open (withdrawn as skipped:cancelled); {load()}"
         )
     finally:
         with admin.begin() as conn:

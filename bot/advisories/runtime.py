@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from bot.advisories.service import (
@@ -21,23 +22,36 @@ from bot.db.session import session_scope
 logger = logging.getLogger(__name__)
 
 
+# Each batch is one transaction and a cancel is seen between batches: the batch size follows
+# the database's speed so that a batch takes about this long (a cancel stops within 1 s).
+BATCH_SECONDS = 0.4
+MIN_BATCH, MAX_BATCH = 1_000, 50_000
+
+
 def run_fan_out(
     *,
     advisory_id: int,
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
+    adaptive: bool = True,
 ) -> int:
     """Queues every copy of a sending advisory; returns the number of batches run
-    (`on_batch` is told the last subscription id of each, for progress and the bench)."""
+    (`on_batch` is told the last subscription id of each, for progress and the bench).
+    With `adaptive`, the next batch is sized so it takes about BATCH_SECONDS."""
     after = 0
     batches = 0
+    size = batch_size
     while True:
+        started = time.perf_counter()
         with session_scope() as session:
             done = fan_out_batch(
-                session=session, advisory_id=advisory_id, after_id=after, batch_size=batch_size
+                session=session, advisory_id=advisory_id, after_id=after, batch_size=size
             )
         if done is None:
             return batches
+        if adaptive:
+            took = max(time.perf_counter() - started, 0.001)
+            size = max(MIN_BATCH, min(MAX_BATCH, int(size * BATCH_SECONDS / took)))
         after = done
         batches += 1
         if on_batch is not None:

@@ -5,16 +5,31 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bot.advisories.models import Advisory, AdvisoryDelivery, AdvisoryStatus
 from bot.audit.service import record_audit
-from bot.conversations.messages import OutboundReply
+from bot.content.service import content_file
+from bot.conversations.messages import OutboundReply, ReplyButton
 from bot.db.base import utcnow
+from bot.db.upsert import insert_or_skip
 from bot.outbound.models import OPEN_STATUSES, OutboundMessage, OutboundStatus, SkipReason
-from bot.outbound.service import enqueue_many
+from bot.outbound.service import enqueue_select, next_outbound_id
 from bot.outbound.worker import ADVISORY_KIND
 from bot.places.wards import get_ward, province_name
 from bot.residents.models import Resident
@@ -27,7 +42,7 @@ MAX_TITLE_CHARS = 120
 TARGET_KINDS = ("all", "provinces", "wards")
 # Zalo lets an OA message a resident only within 7 days of the resident's last message.
 ZALO_WINDOW = timedelta(days=7)
-BATCH_SIZE = 1000
+BATCH_SIZE = 2_000  # the first batch; runtime.run_fan_out sizes the next ones by their time
 CANCELLED_REASON = "cancelled"
 EDITABLE = (AdvisoryStatus.DRAFT,)
 CANCELLABLE = (
@@ -85,6 +100,58 @@ def check_content(*, title: str, text: str, target_kind: str, target_codes: list
             raise AdvisoryError(f"Không có mã địa bàn {code[:12]!r}.")
 
 
+# FAQ topics a button of an advisory may open: the intents the dialogue answers with the
+# topic's text from faq.yml (data/rules/core.yml), whatever the conversation's state.
+BUTTON_TOPICS = (
+    "ask_testing",
+    "ask_vaccination",
+    "ask_travel_rules",
+    "ask_f0_home_care",
+    "report_symptoms",
+    "ask_hotline",
+    "ask_rumor",
+)
+MAX_BUTTONS = 3
+_TOPIC_TITLES = {  # when faq.yml has no button to the topic to take its title from
+    "ask_testing": "Xét nghiệm ở đâu",
+    "ask_vaccination": "Lịch tiêm chủng",
+    "ask_travel_rules": "Quy định đi lại",
+    "ask_f0_home_care": "Chăm sóc tại nhà",
+    "report_symptoms": "Tôi đang có triệu chứng",
+    "ask_hotline": "Số điện thoại cần biết",
+    "ask_rumor": "Kiểm tra tin đồn",
+}
+
+
+def button_topics() -> dict[str, str]:
+    """The FAQ topics an advisory's buttons may open, with their button titles (the titles
+    faq.yml gives buttons to them)."""
+    topics = content_file("faq.yml").get("topics") or {}
+    titles = {
+        str(b.get("payload", ""))[1:]: str(b.get("title", ""))
+        for entry in topics.values()
+        if isinstance(entry, dict)
+        for b in entry.get("buttons") or []
+    }
+    return {
+        topic: titles.get(topic) or _TOPIC_TITLES[topic]
+        for topic in BUTTON_TOPICS
+        if topic in topics
+    }
+
+
+def check_buttons(topics: list[str]) -> list[dict[str, str]]:
+    """The buttons of an advisory from the chosen topics; AdvisoryError when not allowed."""
+    allowed = button_topics()
+    chosen = list(dict.fromkeys(t.strip() for t in topics if t.strip()))
+    if len(chosen) > MAX_BUTTONS:
+        raise AdvisoryError(f"Tối đa {MAX_BUTTONS} nút.")
+    for topic in chosen:
+        if topic not in allowed:
+            raise AdvisoryError(f"Không có chủ đề {topic[:40]!r} để gắn nút.")
+    return [{"title": allowed[t], "payload": f"/{t}"} for t in chosen]
+
+
 def create_advisory(
     *,
     session: Session,
@@ -93,14 +160,17 @@ def create_advisory(
     text: str,
     target_kind: str,
     target_codes: list[str],
+    topics: list[str] | None = None,
 ) -> Advisory:
-    """Writes a draft advisory (an admin's)."""
+    """Writes a draft advisory (an admin's), with up to three buttons to FAQ topics."""
     _require_admin(author)
     codes = sorted({c.strip() for c in target_codes if c.strip()}) if target_kind != "all" else []
     check_content(title=title, text=text, target_kind=target_kind, target_codes=codes)
+    buttons = check_buttons(topics or [])
     advisory = Advisory(
         title=title.strip(),
         text=text.strip(),
+        buttons=buttons,
         target_kind=target_kind,
         target_codes=codes,
         author_id=author.id,
@@ -120,20 +190,20 @@ def _target_filter(target_kind: str, target_codes: list[str]) -> ColumnElement[b
     return Subscription.active.is_(True)
 
 
+def _audience_filter(target_kind: str, target_codes: list[str]) -> list[ColumnElement[bool]]:
+    """Active, reachable subscribers of the target (with Resident joined)."""
+    return [
+        Subscription.active.is_(True),
+        Resident.reachable.is_(True),
+        _target_filter(target_kind, target_codes),
+    ]
+
+
 def _audience(target_kind: str, target_codes: list[str]):  # type: ignore[no-untyped-def]
     return (
-        select(
-            Subscription.id,
-            Subscription.channel,
-            Subscription.conversation_id,
-            Resident.last_seen_at,
-        )
+        select(Subscription.id, Subscription.channel, Subscription.conversation_id)
         .join(Resident, Resident.id == Subscription.resident_id)
-        .where(
-            Subscription.active.is_(True),
-            Resident.reachable.is_(True),
-            _target_filter(target_kind, target_codes),
-        )
+        .where(*_audience_filter(target_kind, target_codes))
     )
 
 
@@ -259,20 +329,36 @@ def current_status(*, session: Session, advisory_id: int) -> str | None:
 def fan_out_batch(
     *, session: Session, advisory_id: int, after_id: int, batch_size: int = BATCH_SIZE
 ) -> int | None:
-    """Queues the next batch of subscribers (by subscription id after `after_id`); returns
-    the last id done, or None when the advisory is finished or no longer sending."""
+    """Queues the next batch of subscribers (by subscription id after `after_id`) with three
+    set-based statements — the copies (INSERT … SELECT, one per resident by the unique
+    advisory × conversation row), their outbound rows (INSERT … SELECT, one per dedupe key)
+    and the link between them; returns the last subscription id done, or None when the
+    advisory is finished or no longer sending."""
     advisory = session.get(Advisory, advisory_id, populate_existing=True)
     if advisory is None or advisory.status != AdvisoryStatus.SENDING:
         if advisory is not None and advisory.status == AdvisoryStatus.CANCELLED:
             _withdraw(session, advisory_id)  # a batch queued while the cancel was under way
         return None
-    rows = session.execute(
-        _audience(advisory.target_kind, advisory.target_codes)
+    audience = _audience_filter(advisory.target_kind, advisory.target_codes)
+    # The batch is a range of subscription ids (of all subscribers: a walk along the primary
+    # key, cheap however the target filters them): its upper end is the batch_size-th id.
+    upper = session.scalar(
+        select(Subscription.id)
         .where(Subscription.id > after_id)
         .order_by(Subscription.id)
-        .limit(batch_size)
-    ).all()
-    if not rows:
+        .offset(batch_size - 1)
+        .limit(1)
+    )
+    in_batch = [Subscription.id > after_id]
+    if upper is not None:
+        in_batch.append(Subscription.id <= upper)
+    if session.get_bind().dialect.name == "postgresql":
+        _fan_out_in_one_statement(session, advisory, [*audience, *in_batch])
+    else:
+        copies = _insert_copies(session, advisory_id, [*audience, *in_batch])
+        if copies:
+            _queue_copies(session, advisory, min(copies), max(copies))
+    if upper is None:  # that was the rest of the audience
         advisory.status = AdvisoryStatus.SENT
         advisory.finished_at = utcnow()
         session.flush()
@@ -284,44 +370,138 @@ def fan_out_batch(
             **report(session=session, advisory_id=advisory_id).counts(),
         )
         return None
-    already = set(
-        session.scalars(
-            select(AdvisoryDelivery.conversation_id).where(
-                AdvisoryDelivery.advisory_id == advisory_id,
-                AdvisoryDelivery.conversation_id.in_([r.conversation_id for r in rows]),
-            )
-        )
-    )
+    return int(upper)
+
+
+def _outside_window(now: datetime) -> ColumnElement[bool]:
+    """Zalo residents silent for longer than Zalo lets an OA message them."""
+    return and_(Subscription.channel == "zalo", Resident.last_seen_at < now - ZALO_WINDOW)
+
+
+def _address(conversation_id: Any, channel: Any) -> ColumnElement[str]:
+    """The address on the channel: the conversation id after "<channel>:"."""
+    return func.substr(conversation_id, func.length(channel) + 2)
+
+
+def _fan_out_in_one_statement(
+    session: Session, advisory: Advisory, where: list[ColumnElement[bool]]
+) -> None:
+    """PostgreSQL: the copies and their outbound rows in one statement. Each copy takes its
+    outbound id from the sequence as it is inserted (ON CONFLICT DO NOTHING: one per
+    resident), and the outbound rows are written from what that insert returned."""
     now = utcnow()
-    window_start = now - ZALO_WINDOW
-    to_send: list[tuple[str, str, str]] = []
-    deliveries: list[dict[str, object]] = []
-    seen: set[str] = set()
-    for _, channel, conversation_id, last_seen in rows:
-        if conversation_id in already or conversation_id in seen:
-            continue
-        seen.add(conversation_id)
-        outside = channel == "zalo" and _aware(last_seen) < window_start
-        deliveries.append(
-            {
-                "advisory_id": advisory_id,
-                "conversation_id": conversation_id,
-                "channel": channel,
-                "created_at": now,
-                "skip_reason": SkipReason.OUTSIDE_WINDOW if outside else None,
-            }
+    outside = _outside_window(now)
+    picked = (
+        select(
+            literal(advisory.id, Integer),
+            Subscription.conversation_id,
+            Subscription.channel,
+            case((outside, literal(SkipReason.OUTSIDE_WINDOW.value, String)), else_=null()),
+            literal(now, DateTime(timezone=True)),
+            case((outside, null()), else_=next_outbound_id(session)),
         )
-        if not outside:
-            to_send.append((channel, conversation_id.split(":", 1)[1], conversation_id))
-    reply = OutboundReply(advisory.text)
-    messages = enqueue_many(session=session, kind=ADVISORY_KIND, reply=reply, recipients=to_send)
-    by_conversation = {m.conversation_id: m.id for m in messages}
-    for delivery in deliveries:
-        delivery["outbound_id"] = by_conversation.get(str(delivery["conversation_id"]))
-    if deliveries:  # one executemany; the unique (advisory, conversation) row guards one copy
-        session.execute(insert(AdvisoryDelivery), deliveries)
-    session.flush()
-    return int(rows[-1][0])
+        .join(Resident, Resident.id == Subscription.resident_id)
+        .where(*where)
+    )
+    copies = (
+        insert_or_skip(session, AdvisoryDelivery, ["advisory_id", "conversation_id"])
+        .from_select(
+            [
+                "advisory_id",
+                "conversation_id",
+                "channel",
+                "skip_reason",
+                "created_at",
+                "outbound_id",
+            ],
+            picked,
+        )
+        .returning(
+            AdvisoryDelivery.outbound_id, AdvisoryDelivery.channel, AdvisoryDelivery.conversation_id
+        )
+        .cte("copies")
+    )
+    recipients = select(
+        copies.c.outbound_id.label("id"),
+        copies.c.channel.label("channel"),
+        _address(copies.c.conversation_id, copies.c.channel).label("address"),
+        copies.c.conversation_id.label("conversation_id"),
+    ).where(copies.c.outbound_id.is_not(None))
+    enqueue_select(
+        session=session,
+        kind=ADVISORY_KIND,
+        reply=advisory_reply(advisory),
+        recipients=recipients,
+        ctes=(copies,),
+    )
+
+
+def _insert_copies(
+    session: Session, advisory_id: int, where: list[ColumnElement[bool]]
+) -> list[int]:
+    """One copy row per subscriber of the batch not yet given one (Zalo residents outside
+    the window are recorded as skipped); returns the new rows' ids."""
+    now = utcnow()
+    outside = and_(Subscription.channel == "zalo", Resident.last_seen_at < now - ZALO_WINDOW)
+    source = (
+        select(
+            literal(advisory_id, Integer),
+            Subscription.conversation_id,
+            Subscription.channel,
+            case((outside, literal(SkipReason.OUTSIDE_WINDOW.value, String)), else_=null()),
+            literal(now, DateTime(timezone=True)),
+        )
+        .join(Resident, Resident.id == Subscription.resident_id)
+        .where(*where)
+    )
+    statement = (
+        insert_or_skip(session, AdvisoryDelivery, ["advisory_id", "conversation_id"])
+        .from_select(
+            ["advisory_id", "conversation_id", "channel", "skip_reason", "created_at"], source
+        )
+        .returning(AdvisoryDelivery.id)
+    )
+    return list(session.scalars(statement))
+
+
+def _queue_copies(session: Session, advisory: Advisory, first_id: int, last_id: int) -> None:
+    """Queues the outbound rows of the copies with ids in [first_id, last_id] and links them;
+    the dedupe key `advisory:<id>:<conversation>` keeps it at one even if run twice."""
+    prefix = f"advisory:{advisory.id}:"
+    waiting = (
+        AdvisoryDelivery.advisory_id == advisory.id,
+        AdvisoryDelivery.id.between(first_id, last_id),
+        AdvisoryDelivery.skip_reason.is_(None),
+        AdvisoryDelivery.outbound_id.is_(None),
+    )
+    key = literal(prefix, String) + AdvisoryDelivery.conversation_id
+    recipients = select(
+        AdvisoryDelivery.channel.label("channel"),
+        _address(AdvisoryDelivery.conversation_id, AdvisoryDelivery.channel).label("address"),
+        AdvisoryDelivery.conversation_id.label("conversation_id"),
+        key.label("dedupe_key"),
+    ).where(*waiting)
+    enqueue_select(
+        session=session, kind=ADVISORY_KIND, reply=advisory_reply(advisory), recipients=recipients
+    )
+    session.execute(
+        update(AdvisoryDelivery)
+        .where(*waiting)
+        .values(
+            outbound_id=select(OutboundMessage.id)
+            .where(OutboundMessage.dedupe_key == key)
+            .scalar_subquery()
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def advisory_reply(advisory: Advisory) -> OutboundReply:
+    """What each subscriber receives: the text and its buttons to FAQ topics."""
+    return OutboundReply(
+        advisory.text,
+        buttons=[ReplyButton(b["title"], b["payload"]) for b in advisory.buttons or []],
+    )
 
 
 def _aware(moment: datetime) -> datetime:

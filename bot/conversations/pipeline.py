@@ -24,6 +24,7 @@ from bot.places.nearest import nearest_ward
 from bot.privacy.runtime import ERASE_COMMAND, erase_conversation
 from bot.privacy.service import erasure_failed_reply, erasure_reply
 from bot.residents.service import check_conversation_id
+from bot.rumours.chat import followup_turn
 from bot.safety import detect_emergency
 from bot.settings import Settings
 from bot.subscriptions.chat import subscription_turn
@@ -218,6 +219,12 @@ class ConversationPipeline:
         if subscription is not None:
             return await self.console.after_rasa(
                 conversation_id=message.conversation_id, replies=subscription
+            )
+        # "báo cho tôi khi có câu trả lời" after a rumour question: buttons, without Rasa.
+        followup = await followup_turn(conversation_id=message.conversation_id, text=text)
+        if followup is not None:
+            return await self.console.after_rasa(
+                conversation_id=message.conversation_id, replies=followup
             )
         replies = await self._rasa.send(
             conversation_id=message.conversation_id, text=text, metadata=message.metadata

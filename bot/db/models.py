@@ -12,6 +12,7 @@ from bot.outbound.models import OutboundMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.residents.models import Resident
 from bot.stats.models import IntentDailyCount
+from bot.rumours.models import RumourGroup, RumourQuestion
 from bot.subscriptions.models import Subscription
 from bot.teams.models import Team, TeamWard
 from bot.users.models import User
@@ -34,6 +35,8 @@ __all__ = [
     "OutboundMessage",
     "RequestStatusChange",
     "Resident",
+    "RumourGroup",
+    "RumourQuestion",
     "Subscription",
     "Team",
     "TeamWard",

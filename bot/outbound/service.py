@@ -5,12 +5,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import (
+    CTE,
+    JSON,
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Text,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.orm import Session
 
 from bot.conversations.messages import OutboundReply
 from bot.db.base import utcnow
+from bot.db.upsert import insert_or_skip
 from bot.outbound.models import OutboundMessage, OutboundStatus, SkipReason
 
 
@@ -49,24 +67,49 @@ def enqueue(
     return message
 
 
-def enqueue_many(
-    *, session: Session, kind: str, reply: OutboundReply, recipients: list[tuple[str, str, str]]
-) -> list[OutboundMessage]:
-    """Queues one reply to many (channel, address, conversation id) in one flush, as `enqueue`
-    does one by one (for fan-outs: no dedupe key, the caller guarantees one copy each)."""
-    messages = [
-        _new_message(
-            channel=channel,
-            address=address,
-            reply=reply,
-            kind=kind,
-            conversation_id=conversation_id,
-        )
-        for channel, address, conversation_id in recipients
-    ]
-    session.add_all(messages)
-    session.flush()
-    return messages
+def enqueue_select(
+    *,
+    session: Session,
+    kind: str,
+    reply: OutboundReply,
+    recipients: Select[*tuple[Any, ...]],
+    ctes: tuple[CTE, ...] = (),
+) -> int:
+    """Queues one reply to every row of `recipients` in one INSERT … SELECT, for fan-outs: no
+    row is loaded into Python. Its columns are labelled with outbound column names (`channel`,
+    `address`, `conversation_id`, optionally `dedupe_key` and `id`, see `next_outbound_id`);
+    a dedupe key already queued is skipped. `ctes` are put at the top of the statement (a
+    data-modifying CTE the recipients read from). Returns how many were queued."""
+    data = reply.as_dict()
+    now = utcnow()
+    constants = {
+        "kind": literal(kind, String),
+        "text": literal(data["text"], Text),
+        "buttons": literal(data["buttons"], JSON),
+        "status": literal(OutboundStatus.PENDING.value, String),
+        "attempts": literal(0, Integer),
+        "next_attempt_at": literal(now, DateTime(timezone=True)),
+        "created_at": literal(now, DateTime(timezone=True)),
+        "updated_at": literal(now, DateTime(timezone=True)),
+    }
+    names = [column.name for column in recipients.selected_columns]
+    source = recipients.add_columns(*constants.values())
+    statement = insert_or_skip(session, OutboundMessage, ["dedupe_key"]).from_select(
+        [*names, *constants], source
+    )
+    for cte in ctes:
+        statement = statement.add_cte(cte)
+    result = session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def next_outbound_id(session: Session) -> ColumnElement[int]:
+    """An expression taking the next outbound message id from its sequence (PostgreSQL), so
+    one statement can write rows that refer to outbound rows it queues too."""
+    sequence = session.scalar(text("SELECT pg_get_serial_sequence('outbound_messages', 'id')"))
+    if sequence is None:
+        raise RuntimeError("outbound_messages.id has no sequence")
+    return func.nextval(cast(literal(sequence, String), REGCLASS))
 
 
 def _new_message(

@@ -168,14 +168,20 @@ class OutboundWorker:
         """Delivers due messages until stop() is called."""
         logger.info("outbound worker started")
         while not self._stop.is_set():
+            full = False
             try:
                 report = await self.deliver_due()
                 if report.sent or report.failed:
                     logger.info("outbound: %s sent, %s not yet", report.sent, report.failed)
+                # A full round means more is due (a fan-out): go on at once, the rate limiter
+                # paces the sending; waiting a poll here would cap it at BATCH per poll.
+                full = report.sent + report.failed >= BATCH
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database may be down for a while: keep the worker alive
                 logger.exception("outbound delivery round failed")
+            if full:
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
             self._wake.clear()

@@ -114,6 +114,16 @@ PERSONAL_TABLES: tuple[PersonalTable, ...] = (
         age_column="created_at",
         describe="{count} đăng ký nhận tin (phường/xã, tỉnh/thành bạn chọn).",
     ),
+    # Rumour questions are kept scrubbed (no names, phones, addresses) and linked to the
+    # conversation only when the resident asked to be told the answer; rules can miss, so the
+    # table is personal data: erased with the resident, purged after the retention period.
+    PersonalTable(
+        "rumour_questions",
+        owner="conversation_id",
+        age_column="created_at",
+        describe="{count} câu hỏi về tin đồn mà bạn muốn được báo khi có câu trả lời (đã bỏ "
+        "tên, số điện thoại, địa chỉ).",
+    ),
     PersonalTable("residents", owner="conversation_id", age_column="last_seen_at"),
 )
 
@@ -130,6 +140,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "content_revisions": "admins' edits of the FAQ, rumours, facts and canned replies (the "
     "author's account id), not residents",
     "intent_daily_counts": "counts of messages per day, intent and channel; no text, no id",
+    "rumour_groups": "groups of rumour questions with names, phones and addresses removed, and "
+    "admins' answers; linked to no resident (the questions are, in rumour_questions)",
 }
 
 # Rasa's Redis stores as `hotline run` configures them: the key prefix (Rasa 3.6 makes the

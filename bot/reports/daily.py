@@ -19,6 +19,7 @@ from bot.db.base import utcnow
 from bot.outbound.models import OutboundMessage
 from bot.outbound.service import enqueue
 from bot.places.wards import province_name
+from bot.reports.outreach import Outreach, outreach, outreach_lines, outreach_sheets
 from bot.requests.models import AidRequest, RequestStatus
 from bot.requests.validation import NEED_LABELS
 from bot.requests.workspace import RequestFilters, day_bounds, overdue_condition
@@ -37,6 +38,7 @@ class DailyReport:
     overdue_by_province: list[tuple[str, str, int]]  # open and past their limit, now
     # Messages of the day: most asked topics, not-understood share (bot/stats).
     intents: IntentStats | None = None
+    outreach: Outreach | None = None  # advisories, subscribers, rumours (bot/reports/outreach)
 
     @property
     def overdue(self) -> int:
@@ -83,6 +85,7 @@ def daily_report(*, session: Session, day: date) -> DailyReport:
         resolved=int(resolved or 0),
         overdue_by_province=[(c, province_name(c) or c, int(n)) for c, n in overdue],
         intents=intent_stats(session=session, first=day, last=day),
+        outreach=outreach(session=session, day=day),
     )
 
 
@@ -111,6 +114,8 @@ def report_text(report: DailyReport) -> str:
     if needs:
         lines.append(f"• Nhu cầu: {needs}")
     lines.extend(stats_report.message_lines(report.intents))
+    if report.outreach is not None:
+        lines += outreach_lines(report.outreach)
     lines.append(f"Chi tiết (cần đăng nhập): {link}")
     return "\n".join(lines)
 
@@ -210,5 +215,7 @@ def write_report_xlsx(report: DailyReport, target: Path) -> None:
                 for t in board.teams
             ],
         )
+        for name, headers, rows in outreach_sheets(report.outreach) if report.outreach else []:
+            sheet(name, headers, rows)
     finally:
         workbook.close()

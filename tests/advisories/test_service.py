@@ -248,3 +248,49 @@ async def test_copies_go_through_the_outbound_path_and_429_is_honoured(  # type:
     assert all(m.params["text"] == TEXT for m in sent[1:])
     result = report(session=session, advisory_id=advisory.id)
     assert (result.sent, result.failed, result.pending) == (3, 0, 0)
+
+
+def test_buttons_to_faq_topics_are_checked_and_sent_with_each_copy(
+    session: Session,
+    admins,  # type: ignore[no-untyped-def]
+) -> None:
+    subscribers(session, 2)
+    for topics, message in (
+        (["ask_testing", "ask_hotline", "ask_vaccination", "ask_rumor"], "Tối đa 3"),
+        (["request_aid"], "Không có chủ đề"),
+        (["/ask_testing"], "Không có chủ đề"),
+    ):
+        with pytest.raises(AdvisoryError, match=message):
+            create_advisory(
+                session=session,
+                author=admins[0],
+                title="t",
+                text=TEXT,
+                target_kind="all",
+                target_codes=[],
+                topics=topics,
+            )
+    advisory = create_advisory(
+        session=session,
+        author=admins[0],
+        title="t",
+        text=TEXT,
+        target_kind="all",
+        target_codes=[],
+        topics=["ask_testing", "ask_hotline", "ask_testing"],
+    )
+    assert advisory.buttons == [
+        {"title": "Xét nghiệm ở đâu", "payload": "/ask_testing"},
+        {"title": "Số điện thoại cần biết", "payload": "/ask_hotline"},
+    ]
+    submit(session=session, advisory=advisory, user=admins[0], threshold=100)
+    start_sending(session=session, advisory=advisory, user=admins[0])
+    assert fan_out_batch(session=session, advisory_id=advisory.id, after_id=0) is None
+    rows = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "advisory")).all()
+    assert [r.buttons for r in rows] == [advisory.buttons] * 2
+    assert sorted(r.address for r in rows) == ["700001", "700002"]
+    assert {r.dedupe_key for r in rows} == (
+        {None}
+        if session.get_bind().dialect.name == "postgresql"
+        else {f"advisory:{advisory.id}:telegram:700001", f"advisory:{advisory.id}:telegram:700002"}
+    )

@@ -37,9 +37,22 @@ def test_compose_preview_approve_send_and_progress(web: TestClient, session: Ses
     web.app.state.settings.advisory_approval_threshold = 4  # type: ignore[attr-defined]
     assert login(web, author.username).status_code == 303
     csrf = csrf_of(web)
-    preview = web.post("/admin/advisories/new", data=_form(csrf, "preview"))
+    preview = web.post(
+        "/admin/advisories/new",
+        data={**_form(csrf, "preview"), "buttons": ["ask_testing", "ask_hotline"]},
+    )
     assert preview.status_code == 200
     assert TEXT in preview.text
+    assert [b["title"] for b in preview.context["preview_buttons"]] == [  # type: ignore[attr-defined]
+        "Xét nghiệm ở đâu",
+        "Số điện thoại cần biết",
+    ]
+    assert "Xét nghiệm ở đâu</button>" in preview.text
+    bad = web.post(
+        "/admin/advisories/new", data={**_form(csrf, "preview"), "buttons": ["request_aid"]}
+    )
+    assert bad.status_code == 400
+    assert "Không có chủ đề" in bad.text
     assert preview.context["reach"] == {"telegram": 3, "zalo": 2}  # type: ignore[attr-defined]
     assert session.scalars(select(Advisory)).all() == []  # a preview saves nothing
     saved = web.post("/admin/advisories/new", data=_form(csrf, "submit"), follow_redirects=False)

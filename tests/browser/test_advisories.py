@@ -3,6 +3,7 @@ in a real Chromium against uvicorn with the in-process outbound worker."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -17,8 +18,9 @@ from bot.users.models import Role
 from tests.advisories.factories import subscribers
 from tests.browser.conftest import WebServer, run_web_server, scratch_database
 from tests.browser.support import create_account, new_page, sign_in
+from tests.browser.test_team_workspace import screenshot_dir
 from tests.fakes import telegram_api
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.telegram_api import FakeTelegramAPI, reply_markup
 
 pytestmark = pytest.mark.browser
 TEXT = "Từ 18h hôm nay tạm dừng chợ đêm Bến Thành. Người dân hạn chế ra ngoài."
@@ -53,7 +55,7 @@ def site(
 
 
 def test_compose_preview_approve_and_send_to_telegram(
-    browser: Browser, site: WebServer, telegram: FakeTelegramAPI
+    browser: Browser, site: WebServer, telegram: FakeTelegramAPI, tmp_path: Path
 ) -> None:
     author, password = create_account(site, role=Role.ADMIN, display_name="Người Soạn")
     second, _ = create_account(site, role=Role.ADMIN, display_name="Người Duyệt")
@@ -64,9 +66,15 @@ def test_compose_preview_approve_and_send_to_telegram(
         page.get_by_label(re.compile("Nội dung gửi người dân")).fill(TEXT)
         page.get_by_label("Tỉnh/thành (mã)").check()
         page.get_by_label(re.compile("Mã địa bàn")).fill("79")
+        page.get_by_label("Xét nghiệm ở đâu").check()
+        page.get_by_label("Số điện thoại cần biết").check()
         page.get_by_role("button", name="Xem trước").click()
         expect(page.locator("#preview")).to_contain_text(TEXT)
+        expect(page.locator("#preview .preview-buttons button")).to_have_text(
+            ["Xét nghiệm ở đâu", "Số điện thoại cần biết"]
+        )
         expect(page.locator("#reach-total")).to_have_text("3")
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "advisory-preview.png"), full_page=True)
         page.get_by_role("button", name="Lưu và gửi duyệt").click()
         expect(page.locator("#status")).to_have_text("Chờ quản trị viên thứ hai duyệt")
         url = page.url
@@ -84,3 +92,14 @@ def test_compose_preview_approve_and_send_to_telegram(
     sent = telegram.sent()
     assert sorted(m.params["chat_id"] for m in sent) == ["700001", "700002", "700003"]
     assert {m.params["text"] for m in sent} == {TEXT}
+    assert {json.dumps(reply_markup(m), sort_keys=True) for m in sent} == {
+        json.dumps(
+            {
+                "inline_keyboard": [
+                    [{"text": "Xét nghiệm ở đâu", "callback_data": "/ask_testing"}],
+                    [{"text": "Số điện thoại cần biết", "callback_data": "/ask_hotline"}],
+                ]
+            },
+            sort_keys=True,
+        )
+    }

@@ -24,6 +24,7 @@ from bot.privacy.service import owned_by
 from bot.requests.models import RequestStatus
 from bot.requests.service import set_status, submit_aid_request, submit_health_declaration
 from bot.residents.models import Resident
+from bot.rumours.service import record_question
 from bot.subscriptions.service import subscribe
 from tests.requests.factories import BEN_THANH, aid_in, health_in, make_team
 
@@ -99,6 +100,11 @@ def fill_everything(session: Session, conversation_id: str, *, team_slug: str) -
             created_at=utcnow(),
         )
     )
+    question = record_question(
+        session=session, text="nghe nói uống nước dừa tươi chữa covid", channel="telegram"
+    )
+    if question is not None:  # asked to be told the answer: linked to the conversation
+        question.conversation_id = conversation_id
     session.flush()
     return saved.request.ref_code
 

@@ -76,7 +76,9 @@ async def test_faq_answer_is_the_topic_of_the_intent_with_facts_filled_in() -> N
     assert "{" not in messages[0]["text"]
 
 
-async def test_known_rumour_gets_its_rebuttal_and_unknown_news_the_general_advice() -> None:
+async def test_known_rumour_gets_its_rebuttal_and_unknown_news_the_general_advice(
+    session: Session,
+) -> None:
     known, _ = await run(
         ActionCheckRumor, tracker(user("ask_rumor", "uong nuoc chanh nong diet covid a"))
     )

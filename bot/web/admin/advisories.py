@@ -13,10 +13,13 @@ from starlette.responses import Response
 from bot.advisories.models import Advisory
 from bot.advisories.runtime import run_fan_out
 from bot.advisories.service import (
+    MAX_BUTTONS,
     MAX_TEXT_CHARS,
     AdvisoryError,
     approve,
+    button_topics,
     cancel,
+    check_buttons,
     check_content,
     create_advisory,
     get_advisory,
@@ -57,12 +60,21 @@ def _send_at(raw: str) -> datetime | None:
         raise AdvisoryError("Giờ gửi không hợp lệ (ngày và giờ, giờ Việt Nam).") from None
 
 
-def _compose(request: Request, db: SessionDep, form: dict[str, str], **extra: object) -> Response:
+def _compose(
+    request: Request, db: SessionDep, form: dict[str, object], **extra: object
+) -> Response:
     status_code = 400 if extra.get("error") else 200
     return templates.TemplateResponse(
         request,
         "admin/advisory_compose.html",
-        {"title": "Soạn tin cảnh báo", "form": form, "max_chars": MAX_TEXT_CHARS, **extra},
+        {
+            "title": "Soạn tin cảnh báo",
+            "form": form,
+            "max_chars": MAX_TEXT_CHARS,
+            "topics": button_topics(),
+            "max_buttons": MAX_BUTTONS,
+            **extra,
+        },
         status_code=status_code,
     )
 
@@ -89,7 +101,7 @@ def advisories_page(request: Request, user: AdminUser, db: SessionDep) -> Respon
 
 @router.get("/new")
 def advisory_new(request: Request, user: AdminUser, db: SessionDep) -> Response:
-    return _compose(request, db, {"target_kind": "all"})
+    return _compose(request, db, {"target_kind": "all", "buttons": []})
 
 
 @router.post("/new")
@@ -103,22 +115,32 @@ def advisory_compose(
     target_kind: Annotated[str, Form()] = "all",
     target_codes: Annotated[str, Form()] = "",
     send_at: Annotated[str, Form()] = "",
+    buttons: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    form = {
+    topics = buttons or []
+    form: dict[str, object] = {
         "title": title,
         "text": text,
         "target_kind": target_kind,
         "target_codes": target_codes,
         "send_at": send_at,
+        "buttons": topics,
     }
     codes = _codes(target_codes) if target_kind != "all" else []
     try:
         check_content(title=title, text=text, target_kind=target_kind, target_codes=codes)
+        chosen = check_buttons(topics)
         when = _send_at(send_at)
         if action != "submit":
             counts = reach(session=db, target_kind=target_kind, target_codes=codes)
             return _compose(
-                request, db, form, preview=text.strip(), reach=counts, total=sum(counts.values())
+                request,
+                db,
+                form,
+                preview=text.strip(),
+                preview_buttons=chosen,
+                reach=counts,
+                total=sum(counts.values()),
             )
         advisory = create_advisory(
             session=db,
@@ -127,6 +149,7 @@ def advisory_compose(
             text=text,
             target_kind=target_kind,
             target_codes=codes,
+            topics=topics,
         )
         threshold = request.app.state.settings.advisory_approval_threshold
         submit(session=db, advisory=advisory, user=user, threshold=threshold, send_at=when)

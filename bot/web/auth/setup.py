@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from bot.settings import Settings
 from bot.web.admin import advisories as admin_advisories
+from bot.web.admin import rumours as admin_rumours
 from bot.web.admin import users as admin_users
 from bot.web.auth import routes
 from bot.web.auth.deps import (
@@ -53,3 +54,4 @@ def install_auth(app: FastAPI, settings: Settings) -> None:
     app.include_router(routes.router)
     app.include_router(admin_users.router)
     app.include_router(admin_advisories.router)
+    app.include_router(admin_rumours.router)

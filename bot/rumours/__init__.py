@@ -1,0 +1,1 @@
+"""The rumour inbox: questions about rumours the bot could not match, grouped for admins."""
