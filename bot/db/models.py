@@ -11,8 +11,8 @@ from bot.handoff.models import ConversationMessage, HandoffRequest
 from bot.outbound.models import OutboundMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
 from bot.residents.models import Resident
-from bot.stats.models import IntentDailyCount
 from bot.rumours.models import RumourGroup, RumourQuestion
+from bot.stats.models import IntentDailyCount
 from bot.subscriptions.models import Subscription
 from bot.teams.models import Team, TeamWard
 from bot.users.models import User
