@@ -25,6 +25,8 @@ TRAINING_INPUTS = [
     "hotline_nlu",
     "requirements/rasa.lock",
 ]
+# Code in those folders that Rasa loads to run, not to train: changing it needs no new model.
+RUNTIME_ONLY = {"hotline_nlu/tracker_store.py"}
 
 
 def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
@@ -35,6 +37,8 @@ def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
             if file.suffix == ".pyc" or "__pycache__" in file.parts or not file.exists():
+                continue
+            if str(file.relative_to(root)) in RUNTIME_ONLY:
                 continue
             digest.update(str(file.relative_to(root)).encode())
             digest.update(file.read_bytes())
