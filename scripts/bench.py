@@ -259,6 +259,31 @@ def bare_endpoints(settings: Settings, workdir: Path) -> Path:
     return path
 
 
+def default_store_long(settings: Settings, workdir: Path, turns: int) -> Result:
+    """The long conversation on our model and actions with Rasa's own in-memory tracker store:
+    the baseline of the flat cost per turn, in the same run."""
+    port = free_port()
+    spec = ProcessSpec(
+        name="rasa-default-store",
+        argv=[
+            *(str(RASA_BIN), "run", "--model", str(MODEL_PATH)),
+            *("--endpoints", str(bare_endpoints(settings, workdir))),
+            *("-i", "127.0.0.1", "-p", str(port)),
+        ],
+        env=rasa_env(),
+        ready_url=f"http://127.0.0.1:{port}/",
+    )
+    url = f"http://127.0.0.1:{port}"
+    supervisor, _ = start([spec], workdir / "log-default-store")
+    try:
+        asyncio.run(load("warm", url, web=False, level=1, turns=1))
+        return asyncio.run(
+            long_conversation("ours/rasa, Rasa's store", url, web=False, turns=turns)
+        )
+    finally:
+        supervisor.stop()
+
+
 def stack_rss(supervisor: Supervisor) -> tuple[float, float]:
     """Resident memory of the Rasa process, and of the whole stack, in MB."""
     sizes = [rss_mb(spec.process.pid) if spec.process else 0.0 for spec in supervisor.specs]
@@ -270,6 +295,7 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=150, help="turns per concurrency level")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--long", type=int, default=600, help="turns of one long conversation")
+    parser.add_argument("--long-web", action="store_true", help="the long one via the web app too")
     parser.add_argument("--redis-url", help="also run two Sanic workers on this Redis")
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
@@ -292,10 +318,19 @@ def main() -> int:
             results += asyncio.run(
                 measure("ours/rasa", settings.rasa_url, False, args.levels, args.turns)
             )
-            if args.long:
+            if args.long and args.long_web:
                 long.append(
                     asyncio.run(long_conversation("ours/web", web_url, web=True, turns=args.long))
                 )
+            if args.long:
+                long.append(
+                    asyncio.run(
+                        long_conversation(
+                            "ours/rasa", settings.rasa_url, web=False, turns=args.long
+                        )
+                    )
+                )
+                long.append(default_store_long(settings, workdir, args.long))
             if base_model is not None:
                 bare_port = free_port()
                 bare = ProcessSpec(
