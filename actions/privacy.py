@@ -15,8 +15,21 @@ from bot.conversations.rasa_client import COMMAND_KEY
 from bot.db.session import session_scope
 from bot.privacy.runtime import ERASE_COMMAND
 from bot.privacy.service import describe_personal_data
+from hotline_nlu import EARLIER_MESSAGES
 
 logger = logging.getLogger(__name__)
+
+
+def rasa_messages(tracker: Tracker) -> int:
+    """How many of the resident's messages of this session Rasa's tracker store holds (a
+    long session reaches us shortened: its first event says how many it left out)."""
+    count = 0
+    for event in tracker.events:
+        if event.get("event") == "user":
+            count += 1
+        elif event.get("event") == "session_started":
+            count = int((event.get("metadata") or {}).get(EARLIER_MESSAGES, 0))
+    return count
 
 
 class ActionViewMyData(Action):
@@ -26,7 +39,7 @@ class ActionViewMyData(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        messages = sum(1 for event in tracker.events if event.get("event") == "user")
+        messages = rasa_messages(tracker)
         try:
             with session_scope() as session:
                 lines = describe_personal_data(

@@ -41,6 +41,8 @@ from bot.training import MODEL_PATH, RASA_BIN, rasa_env
 
 RUN_DIR = PROJECT_ROOT / "var" / "run"
 LOG_DIR = PROJECT_ROOT / "var" / "log"
+# Rasa's tracker store without Redis (hotline_nlu/tracker_store.py, loaded inside Rasa).
+COMPACT_TRACKER_STORE = "hotline_nlu.tracker_store.CompactTrackerStore"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 POLL_SECONDS = 0.2
 
@@ -109,6 +111,9 @@ def write_endpoints(settings: Settings) -> Path:
             redis["password"] = url.password
         endpoints["tracker_store"] = {**redis, "record_exp": RASA_TRACKER_EXPIRY_SECONDS}
         endpoints["lock_store"] = dict(redis)
+    else:
+        # In memory, but a turn's cost does not grow with the conversation's length.
+        endpoints["tracker_store"] = {"type": COMPACT_TRACKER_STORE}
     if settings.intent_stats_enabled:
         # Counts of messages per day, intent and channel; reads DATABASE_URL (process_specs).
         endpoints["event_broker"] = {

@@ -25,8 +25,9 @@ TRAINING_INPUTS = [
     "hotline_nlu",
     "requirements/rasa.lock",
 ]
-# Runs beside the model (the event broker counting intents), not in it: no retraining for it.
-NOT_TRAINING_INPUTS = {"hotline_nlu/stats_broker.py"}
+# Code in those folders that Rasa loads to run, not to train (the event broker counting
+# intents, the tracker store): changing it needs no new model.
+NOT_TRAINING_INPUTS = {"hotline_nlu/stats_broker.py", "hotline_nlu/tracker_store.py"}
 
 
 def training_fingerprint(root: Path = PROJECT_ROOT) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import shutil
 import socket
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.supervisor import ProcessSpec, Supervisor, process_specs  # noqa: E402
-from bot.training import MODEL_PATH, RASA_BIN, rasa_env, training_fingerprint  # noqa: E402
+from bot.training import MODEL_PATH, RASA_BIN, rasa_env  # noqa: E402
 
 # One conversation: what residents commonly do (greeting, questions, thanks); no emergencies,
 # so the database is not written on every turn.
@@ -91,6 +93,7 @@ class Result:
     seconds: float
     latencies: list[float]
     errors: int
+    load: float = 0.0
 
     def row(self) -> str:
         lat = sorted(self.latencies)
@@ -98,8 +101,12 @@ class Result:
         p95 = lat[max(0, int(len(lat) * 0.95) - 1)] * 1000 if lat else float("nan")
         return (
             f"{self.name:<12} {self.level:>5} {self.turns:>6} {self.turns / self.seconds:>9.1f}"
-            f" {p50:>9.0f} {p95:>9.0f} {self.errors:>6}"
+            f" {p50:>9.0f} {p95:>9.0f} {self.errors:>6} {self.load:>5.1f}"
         )
+
+    def p(self, q: float) -> float:
+        lat = sorted(self.latencies)
+        return lat[max(0, int(len(lat) * q) - 1)] * 1000 if lat else float("nan")
 
 
 async def load(name: str, url: str, *, web: bool, level: int, turns: int) -> Result:
@@ -135,12 +142,45 @@ async def load(name: str, url: str, *, web: bool, level: int, turns: int) -> Res
         await asyncio.gather(*(conversation(c) for c in clients))
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
-    return Result(name, level, len(latencies), time.perf_counter() - started, latencies, errors)
+    seconds = time.perf_counter() - started
+    return Result(name, level, len(latencies), seconds, latencies, errors, os.getloadavg()[0])
+
+
+async def long_conversation(name: str, url: str, *, web: bool, turns: int) -> Result:
+    """One conversation of `turns` turns, one after the other (a resident who stays for years)."""
+    result = await load(name, url, web=web, level=1, turns=turns)
+    result.level = turns
+    return result
+
+
+def per_hundred(result: Result) -> list[str]:
+    """p50/p95 of each block of 100 turns of one long conversation."""
+    lines = []
+    for start in range(0, len(result.latencies), 100):
+        block = sorted(result.latencies[start : start + 100])
+        p50 = statistics.median(block) * 1000
+        p95 = block[max(0, int(len(block) * 0.95) - 1)] * 1000
+        lines.append(
+            f"  turns {start + 1:>4}–{start + len(block):<4}  p50 {p50:6.0f}  p95 {p95:6.0f}"
+        )
+    return lines
+
+
+def data_fingerprint() -> str:
+    """What the bare model is trained from: the domain and the data (not our config or code)."""
+    digest = hashlib.sha256()
+    for entry in ("domain", "data/nlu", "data/rules", "data/stories", "requirements/rasa.lock"):
+        path = ROOT / entry
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if file.exists():
+                digest.update(str(file.relative_to(ROOT)).encode() + file.read_bytes())
+    return digest.hexdigest()
 
 
 def baseline_model(workdir: Path) -> Path:
     """Trains (once per training-data fingerprint) the bare Rasa model with default config."""
-    cache = ROOT / "var" / "bench" / f"baseline-{training_fingerprint()[:12]}.tar.gz"
+    cache = ROOT / "var" / "bench" / f"baseline-{data_fingerprint()[:12]}.tar.gz"
     if cache.exists():
         return cache
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -210,10 +250,52 @@ async def measure(name: str, url: str, web: bool, levels: list[int], turns: int)
     return [await load(name, url, web=web, level=lv, turns=turns) for lv in levels]
 
 
+def bare_endpoints(settings: Settings, workdir: Path) -> Path:
+    """Our action server for the bare Rasa, and nothing else: Rasa's own tracker store."""
+    ours = ROOT / "var" / "run" / f"endpoints-{settings.rasa_url.rsplit(':', 1)[1]}.yml"
+    endpoints = yaml.safe_load(ours.read_text())
+    path = workdir / "bare-endpoints.yml"
+    path.write_text(yaml.safe_dump({"action_endpoint": endpoints["action_endpoint"]}))
+    return path
+
+
+def default_store_long(settings: Settings, workdir: Path, turns: int) -> Result:
+    """The long conversation on our model and actions with Rasa's own in-memory tracker store:
+    the baseline of the flat cost per turn, in the same run."""
+    port = free_port()
+    spec = ProcessSpec(
+        name="rasa-default-store",
+        argv=[
+            *(str(RASA_BIN), "run", "--model", str(MODEL_PATH)),
+            *("--endpoints", str(bare_endpoints(settings, workdir))),
+            *("-i", "127.0.0.1", "-p", str(port)),
+        ],
+        env=rasa_env(),
+        ready_url=f"http://127.0.0.1:{port}/",
+    )
+    url = f"http://127.0.0.1:{port}"
+    supervisor, _ = start([spec], workdir / "log-default-store")
+    try:
+        asyncio.run(load("warm", url, web=False, level=1, turns=1))
+        return asyncio.run(
+            long_conversation("ours/rasa, Rasa's store", url, web=False, turns=turns)
+        )
+    finally:
+        supervisor.stop()
+
+
+def stack_rss(supervisor: Supervisor) -> tuple[float, float]:
+    """Resident memory of the Rasa process, and of the whole stack, in MB."""
+    sizes = [rss_mb(spec.process.pid) if spec.process else 0.0 for spec in supervisor.specs]
+    return sizes[0], sum(sizes)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=150, help="turns per concurrency level")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--long", type=int, default=600, help="turns of one long conversation")
+    parser.add_argument("--long-web", action="store_true", help="the long one via the web app too")
     parser.add_argument("--redis-url", help="also run two Sanic workers on this Redis")
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
@@ -221,7 +303,8 @@ def main() -> int:
         raise SystemExit("no trained model: run ./dev train first")
 
     results: list[Result] = []
-    startup: dict[str, tuple[float, float]] = {}
+    long: list[Result] = []
+    startup: dict[str, tuple[float, float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         base_model = None if args.skip_baseline else baseline_model(workdir)
@@ -229,13 +312,25 @@ def main() -> int:
         _, settings = stack_env(workdir, None)
         supervisor, took = start(process_specs(settings), workdir / "log-ours")
         try:
-            rasa = supervisor.specs[0]
-            startup["ours"] = (took, rss_mb(rasa.process.pid) if rasa.process else 0)
             web_url = f"http://127.0.0.1:{settings.web_port}"
             results += asyncio.run(measure("ours/web", web_url, True, args.levels, args.turns))
+            startup["ours"] = (took, *stack_rss(supervisor))
             results += asyncio.run(
                 measure("ours/rasa", settings.rasa_url, False, args.levels, args.turns)
             )
+            if args.long and args.long_web:
+                long.append(
+                    asyncio.run(long_conversation("ours/web", web_url, web=True, turns=args.long))
+                )
+            if args.long:
+                long.append(
+                    asyncio.run(
+                        long_conversation(
+                            "ours/rasa", settings.rasa_url, web=False, turns=args.long
+                        )
+                    )
+                )
+                long.append(default_store_long(settings, workdir, args.long))
             if base_model is not None:
                 bare_port = free_port()
                 bare = ProcessSpec(
@@ -246,12 +341,7 @@ def main() -> int:
                         "--model",
                         str(base_model),
                         "--endpoints",
-                        str(
-                            ROOT
-                            / "var"
-                            / "run"
-                            / f"endpoints-{settings.rasa_url.rsplit(':', 1)[1]}.yml"
-                        ),
+                        str(bare_endpoints(settings, workdir)),
                         "-i",
                         "127.0.0.1",
                         "-p",
@@ -260,22 +350,24 @@ def main() -> int:
                     env=rasa_env(),
                     ready_url=f"http://127.0.0.1:{bare_port}/",
                 )
+                bare_url = f"http://127.0.0.1:{bare_port}"
                 bare_sup, bare_took = start([bare], workdir / "log-bare")
                 try:
                     # "/" answers before the model is loaded: wait for a real reply.
-                    asyncio.run(
-                        load("warm", f"http://127.0.0.1:{bare_port}", web=False, level=1, turns=1)
-                    )
-                    startup["bare"] = (bare_took, rss_mb(bare.process.pid) if bare.process else 0)
+                    started = time.monotonic()
+                    asyncio.run(load("warm", bare_url, web=False, level=1, turns=1))
+                    bare_took += time.monotonic() - started
                     results += asyncio.run(
-                        measure(
-                            "bare/rasa",
-                            f"http://127.0.0.1:{bare_port}",
-                            False,
-                            args.levels,
-                            args.turns,
-                        )
+                        measure("bare/rasa", bare_url, False, args.levels, args.turns)
                     )
+                    rasa_mb = rss_mb(bare.process.pid) if bare.process else 0.0
+                    startup["bare"] = (bare_took, rasa_mb, rasa_mb)
+                    if args.long:
+                        long.append(
+                            asyncio.run(
+                                long_conversation("bare/rasa", bare_url, web=False, turns=args.long)
+                            )
+                        )
                 finally:
                     bare_sup.stop()
         finally:
@@ -285,24 +377,57 @@ def main() -> int:
             _, settings = stack_env(workdir, args.redis_url)
             supervisor, took = start(process_specs(settings, rasa_workers=2), workdir / "log-2w")
             try:
-                rasa = supervisor.specs[0]
-                startup["ours×2"] = (took, rss_mb(rasa.process.pid) if rasa.process else 0)
                 results += asyncio.run(
                     measure("ours/rasa×2", settings.rasa_url, False, args.levels, args.turns)
                 )
+                startup["ours×2"] = (took, *stack_rss(supervisor))
             finally:
                 supervisor.stop()
 
-    print("\nconversation turn benchmark (2 cores; latency in ms)")
+    print("\nconversation turn benchmark (2 cores; latency in ms; load = 1-min load average)")
     print(
         f"{'stack':<12} {'conc':>5} {'turns':>6} {'turns/s':>9} {'p50':>9} {'p95':>9} {'errors':>6}"
+        f" {'load':>5}"
     )
     for result in results:
         print(result.row())
-    print("\nstart-up to ready and memory of the Rasa process")
-    for name, (seconds, mb) in startup.items():
-        print(f"{name:<12} ready in {seconds:5.1f} s   rasa RSS {mb:7.0f} MB")
+    print("\nstart-up to ready and memory (RSS after the load above)")
+    for name, (seconds, rasa_mb, total_mb) in startup.items():
+        print(
+            f"{name:<12} ready in {seconds:5.1f} s   rasa RSS {rasa_mb:7.0f} MB"
+            f"   whole stack {total_mb:7.0f} MB"
+        )
+    for result in long:
+        print(f"\none conversation of {result.turns} turns, {result.name} (load {result.load:.1f})")
+        print("\n".join(per_hundred(result)))
+    print_targets(results, long)
     return 0
+
+
+def print_targets(results: list[Result], long: list[Result]) -> None:
+    """The issue's targets, met or not, from the figures above."""
+    rows = {(r.name, r.level): r for r in results}
+    print("\ntargets")
+    top = max((r.level for r in results), default=0)
+    web, bare = rows.get(("ours/web", top)), rows.get(("bare/rasa", top))
+    if web and bare:
+        ratio = (web.turns / web.seconds) / (bare.turns / bare.seconds)
+        print(f"  ours/web at {top}: {ratio:.2f}× the bare Rasa's turns/s (target ≥ 2)")
+        print(f"  ours/web at {top}: p95 {web.p(0.95):.0f} ms (target ≤ 1000)")
+    web1, bare1 = rows.get(("ours/web", 1)), rows.get(("bare/rasa", 1))
+    if web1 and bare1:
+        print(
+            f"  one conversation: p50 {statistics.median(web1.latencies) * 1000:.0f} ms ours/web,"
+            f" {statistics.median(bare1.latencies) * 1000:.0f} ms bare (target: below the bare)"
+        )
+    for result in long:
+        if len(result.latencies) >= 600:
+            first = statistics.median(result.latencies[:100])
+            last = statistics.median(result.latencies[500:600])
+            print(
+                f"  {result.name}: p50 of turns 501–600 is {last / first:.2f}× turns 1–100"
+                " (target ≤ 1.10)"
+            )
 
 
 if __name__ == "__main__":

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis.asyncio as aioredis
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console.content import outside_hours_text, staff_available
-from bot.console.service import record_bot_replies, record_resident_message
+from bot.console.service import (
+    record_bot_replies,
+    record_bot_turn,
+    record_resident_message,
+    resident_owner,
+)
 from bot.content.service import ContentError
 from bot.conversations.messages import OutboundReply
 from bot.db.base import utcnow
@@ -55,6 +61,31 @@ def _bot_replies(conversation_id: str, texts: list[str]) -> dict[str, object] | 
         return console_event("queued", handoff) if handoff else None
 
 
+def _bot_turn(conversation_id: str, text: str | None, texts: list[str]) -> dict[str, object] | None:
+    with session_scope() as session:
+        handoff = record_bot_turn(
+            session=session, conversation_id=conversation_id, resident_text=text, texts=texts
+        )
+        return console_event("queued", handoff) if handoff else None
+
+
+def _deferred_or_stored(conversation_id: str, text: str) -> tuple[bool, dict[str, object] | None]:
+    """(True, None) when the bot owns a known resident's conversation: the message is stored
+    after the turn, with the replies. Else it is stored now: (False, live event or None)."""
+    with session_scope() as session:
+        known, handoff = resident_owner(session=session, conversation_id=conversation_id)
+        if known and handoff is None:
+            return True, None
+    return False, _resident_message(conversation_id, text)
+
+
+@dataclass(frozen=True)
+class BotTurn:
+    """A message the bot answers; `pending_text` is stored with the replies (after_rasa)."""
+
+    pending_text: str | None
+
+
 class ConsoleGate:
     """Stores every turn and keeps conversations that people own away from the bot."""
 
@@ -75,6 +106,10 @@ class ConsoleGate:
             return None
         if event is None:
             return None
+        return await self._held(conversation_id, event)
+
+    async def _held(self, conversation_id: str, event: dict[str, object]) -> list[OutboundReply]:
+        """A message people own: the console is told; outside staff hours, the resident too."""
         await self.live.publish(CONSOLE_TOPIC, event)
         notice = await self._outside_hours(conversation_id)
         if notice is None:
@@ -82,13 +117,33 @@ class ConsoleGate:
         await asyncio.to_thread(_bot_replies, conversation_id, [notice.text])
         return [notice]
 
-    async def after_rasa(
-        self, *, conversation_id: str, replies: list[OutboundReply]
-    ) -> list[OutboundReply]:
-        """Stores the bot's replies; a turn that queued the conversation is announced."""
-        texts = [r.text for r in replies if r.text]
+    async def before_bot(self, *, conversation_id: str, text: str) -> list[OutboundReply] | BotTurn:
+        """Like before_rasa, with one database write per turn instead of two: a known
+        resident's message to the bot is only read about here and stored after the turn."""
         try:
-            event = await asyncio.to_thread(_bot_replies, conversation_id, texts)
+            deferred, event = await asyncio.to_thread(_deferred_or_stored, conversation_id, text)
+        except SQLAlchemyError:
+            logger.exception("could not store a resident message; the bot answers")
+            return BotTurn(pending_text=None)
+        if deferred:
+            return BotTurn(pending_text=text)
+        if event is None:
+            return BotTurn(pending_text=None)
+        return await self._held(conversation_id, event)
+
+    async def after_rasa(
+        self,
+        *,
+        conversation_id: str,
+        replies: list[OutboundReply],
+        turn: BotTurn | None = None,
+    ) -> list[OutboundReply]:
+        """Stores the bot's replies (and the turn's pending message, in the same transaction);
+        a turn that queued the conversation is announced."""
+        texts = [r.text for r in replies if r.text]
+        pending = turn.pending_text if turn else None
+        try:
+            event = await asyncio.to_thread(_bot_turn, conversation_id, pending, texts)
         except SQLAlchemyError:
             logger.exception("could not store the bot's replies")
             return replies

@@ -147,9 +147,49 @@ def record_bot_replies(
 
     A resident erased during the turn ("xóa thông tin của tôi") stays erased: nothing is stored.
     """
+    return record_bot_turn(
+        session=session, conversation_id=conversation_id, resident_text=None, texts=texts
+    )
+
+
+def resident_owner(*, session: Session, conversation_id: str) -> tuple[bool, HandoffRequest | None]:
+    """Whether the conversation's resident is known, and the hand-off that keeps it from the
+    bot (one read: what the pipeline asks before a turn of a known resident)."""
+    row = session.execute(
+        select(Resident.id, HandoffRequest)
+        .outerjoin(
+            HandoffRequest,
+            (HandoffRequest.resident_id == Resident.id)
+            & (HandoffRequest.status != HandoffStatus.CLOSED),
+        )
+        .where(Resident.conversation_id == conversation_id)
+        .order_by(HandoffRequest.id.desc())
+        .limit(1)
+    ).first()
+    return (False, None) if row is None else (True, row[1])
+
+
+def record_bot_turn(
+    *, session: Session, conversation_id: str, resident_text: str | None, texts: list[str]
+) -> HandoffRequest | None:
+    """Stores a turn the bot answered in one go: the resident's message (unless it was stored
+    before the turn) and the replies; returns the hand-off the turn opened, if any.
+
+    A resident erased during the turn ("xóa thông tin của tôi") stays erased: nothing is stored.
+    """
     resident = session.scalar(select(Resident).where(Resident.conversation_id == conversation_id))
     if resident is None:
         return None
+    if resident_text is not None:
+        # The message reached the bot, so it belongs to no hand-off, even one the turn opened.
+        resident.last_seen_at = utcnow()
+        _add_message(
+            session,
+            resident_id=resident.id,
+            author=Author.RESIDENT,
+            text=resident_text,
+            handoff=None,
+        )
     handoff = active_handoff(session=session, conversation_id=conversation_id)
     for text in texts:
         _add_message(session, resident_id=resident.id, author=Author.BOT, text=text, handoff=None)

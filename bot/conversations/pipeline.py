@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.console.gate import ConsoleGate
+from bot.console.gate import BotTurn, ConsoleGate
 from bot.conversations.messages import InboundMessage, Location, OutboundReply, ReplyButton
 from bot.conversations.rasa_client import RasaClient, RasaUnavailable
 from bot.handoff.emergency import answer_emergency, emergency_number
@@ -206,9 +206,9 @@ class ConversationPipeline:
             return await self.console.after_rasa(
                 conversation_id=message.conversation_id, replies=replies
             )
-        held = await self.console.before_rasa(conversation_id=message.conversation_id, text=text)
-        if held is not None:  # in the queue or with staff: the bot stays quiet
-            return held
+        turn = await self.console.before_bot(conversation_id=message.conversation_id, text=text)
+        if not isinstance(turn, BotTurn):  # in the queue or with staff: the bot stays quiet
+            return turn
         # "đăng ký nhận tin", "hủy đăng ký", STOP: fixed commands, answered without Rasa.
         subscription = await subscription_turn(
             redis=self._redis,
@@ -218,17 +218,25 @@ class ConversationPipeline:
         )
         if subscription is not None:
             return await self.console.after_rasa(
-                conversation_id=message.conversation_id, replies=subscription
+                conversation_id=message.conversation_id, replies=subscription, turn=turn
             )
         # "báo cho tôi khi có câu trả lời" after a rumour question: buttons, without Rasa.
         followup = await followup_turn(conversation_id=message.conversation_id, text=text)
         if followup is not None:
             return await self.console.after_rasa(
-                conversation_id=message.conversation_id, replies=followup
+                conversation_id=message.conversation_id, replies=followup, turn=turn
             )
-        replies = await self._rasa.send(
-            conversation_id=message.conversation_id, text=text, metadata=message.metadata
-        )
+        try:
+            replies = await self._rasa.send(
+                conversation_id=message.conversation_id, text=text, metadata=message.metadata
+            )
+        except RasaUnavailable:
+            # The resident's message is kept even when the bot cannot answer it.
+            await self.console.after_rasa(
+                conversation_id=message.conversation_id, replies=[], turn=turn
+            )
+            raise
+        # One write for the turn: the resident's message and the bot's replies together.
         return await self.console.after_rasa(
-            conversation_id=message.conversation_id, replies=replies
+            conversation_id=message.conversation_id, replies=replies, turn=turn
         )

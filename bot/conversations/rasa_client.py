@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 # An action's `json_message={COMMAND_KEY: "<command>"}` reaches the pipeline as a command.
 COMMAND_KEY = "hotline_command"
+# How long a healthy answer of the action server stands for the turns that follow.
+ACTION_SERVER_CHECK_SECONDS = 0.25
 
 
 class RasaUnavailable(RuntimeError):
@@ -31,6 +34,7 @@ class RasaClient:
             timeout=settings.rasa_timeout_seconds,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
         )
+        self._action_server_ok_until = 0.0
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -61,6 +65,11 @@ class RasaClient:
         answers with whatever else it has, often nothing. Asking first turns that into the
         "busy" reply, and keeps the half-run turn out of the resident's conversation.
         """
+        # Under load, one answer serves the turns of the next moment: at 50 conversations that
+        # is most of them, and the action server spends its core on actions instead. A crash
+        # in that moment still gives the "busy" reply: Rasa then answers with nothing.
+        if time.monotonic() < self._action_server_ok_until:
+            return
         url = f"{self._settings.action_server_url.rstrip('/')}/health"
         try:
             response = await self._client.get(url, timeout=2)
@@ -68,6 +77,7 @@ class RasaClient:
             raise RasaUnavailable(f"action server: {type(exc).__name__}") from exc
         if response.status_code != 200:
             raise RasaUnavailable(f"action server: HTTP {response.status_code}")
+        self._action_server_ok_until = time.monotonic() + ACTION_SERVER_CHECK_SECONDS
 
     async def tracker_events(self, conversation_id: str) -> list[dict[str, Any]] | None:
         """Every event Rasa keeps for a conversation (all sessions), or None if unreachable."""

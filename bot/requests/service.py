@@ -187,10 +187,19 @@ def _add_with_code(session: Session, make: Callable[[str], _M]) -> _M:
 def _lock_resident(session: Session, conversation_id: str) -> Resident:
     """Returns the resident, holding a write lock on it until the transaction ends, so two
     submissions of the same resident are checked for duplicates one after the other."""
-    resident = get_or_create_resident(session=session, conversation_id=conversation_id)
     # SQLite: every transaction begins IMMEDIATE (bot/db/session.py), so it holds the
-    # database's write lock already. Elsewhere: a row lock on the resident.
-    if session.get_bind().dialect.name != "sqlite":
+    # database's write lock already. Elsewhere: a row lock on the resident, taken by the read
+    # itself (the resident exists by now: the pipeline stored their first message).
+    locking = session.get_bind().dialect.name != "sqlite"
+    if locking:
+        resident = session.scalar(
+            select(Resident).where(Resident.conversation_id == conversation_id).with_for_update()
+        )
+        if resident is not None:
+            resident.last_seen_at = utcnow()
+            return resident
+    resident = get_or_create_resident(session=session, conversation_id=conversation_id)
+    if locking:
         session.execute(select(Resident.id).where(Resident.id == resident.id).with_for_update())
     return resident
 

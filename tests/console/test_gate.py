@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.console.content import (
     canned_replies,
@@ -13,12 +14,13 @@ from bot.console.content import (
     outside_hours_text,
     staff_available,
 )
-from bot.console.gate import ConsoleGate
+from bot.console.gate import BotTurn, ConsoleGate
 from bot.content.service import ContentError
 from bot.conversations.messages import OutboundReply
-from bot.handoff.models import HandoffReason
+from bot.handoff.models import Author, ConversationMessage, HandoffReason
 from bot.handoff.service import request_handoff
 from bot.live import LiveBus
+from bot.residents.models import Resident
 from bot.settings import get_settings
 from tests.requests.factories import conversation_id
 
@@ -100,3 +102,43 @@ async def test_outside_hours_a_queued_resident_is_told_once(
     assert "ngoài giờ trực" in first[0].text
     assert "115" in first[0].text
     assert await gate.before_rasa(conversation_id=cid, text="alo alo") == []
+
+
+async def test_a_known_residents_bot_turn_is_stored_in_one_write_after_the_turn(
+    session, redis
+) -> None:
+    gate = ConsoleGate(live=LiveBus(), redis=redis)
+    cid = conversation_id()
+
+    def stored() -> list[tuple[str, str]]:
+        rows = session.scalars(
+            select(ConversationMessage)
+            .join(Resident, Resident.id == ConversationMessage.resident_id)
+            .where(Resident.conversation_id == cid)
+            .order_by(ConversationMessage.id)
+        )
+        return [(m.author, m.text) for m in rows]
+
+    # A new resident's first message is stored before the turn: actions may look them up.
+    first = await gate.before_bot(conversation_id=cid, text="chào")
+    assert first == BotTurn(pending_text=None)
+    assert stored() == [(Author.RESIDENT, "chào")]
+    await gate.after_rasa(conversation_id=cid, replies=[OutboundReply("Xin chào")], turn=first)
+    # Later ones only read who owns the conversation; the turn is written once, afterwards.
+    second = await gate.before_bot(conversation_id=cid, text="xét nghiệm ở đâu")
+    assert second == BotTurn(pending_text="xét nghiệm ở đâu")
+    assert len(stored()) == 2
+    await gate.after_rasa(
+        conversation_id=cid, replies=[OutboundReply("Ở trạm y tế phường")], turn=second
+    )
+    assert stored() == [
+        (Author.RESIDENT, "chào"),
+        (Author.BOT, "Xin chào"),
+        (Author.RESIDENT, "xét nghiệm ở đâu"),
+        (Author.BOT, "Ở trạm y tế phường"),
+    ]
+    # Once people own the conversation, the message is stored at once and kept from the bot.
+    request_handoff(session=session, conversation_id=cid, reason=HandoffReason.ASKED)
+    held = await gate.before_bot(conversation_id=cid, text="alo")
+    assert not isinstance(held, BotTurn)
+    assert (Author.RESIDENT, "alo") in stored()[4:]  # (then, outside staff hours, a notice)

@@ -194,12 +194,14 @@ def test_the_endpoints_file_is_readable_by_this_user_only(tmp_path: Path) -> Non
         _env_file=None,  # type: ignore[call-arg]
         rasa_url=f"http://127.0.0.1:{free_port()}",
         action_server_token="t" * 32,
+        redis_url=None,
     )
     path = write_endpoints(settings)
     assert path.stat().st_mode & 0o777 == 0o600
-    assert yaml.safe_load(path.read_text())["action_endpoint"]["headers"] == {
-        "Authorization": "Bearer " + "t" * 32
-    }
+    endpoints = yaml.safe_load(path.read_text())
+    assert endpoints["action_endpoint"]["headers"] == {"Authorization": "Bearer " + "t" * 32}
+    # Without Redis, Rasa keeps conversations with the store whose turns do not slow down.
+    assert endpoints["tracker_store"] == {"type": "hotline_nlu.tracker_store.CompactTrackerStore"}
     path.unlink()
 
 

@@ -21,9 +21,11 @@ class RasaWithActions:
         self.actions_up = actions_up
         self.silent = False
         self.turns: list[str] = []
+        self.health_checks = 0
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/health":
+            self.health_checks += 1
             if not self.actions_up:
                 raise httpx.ConnectError("connection refused", request=request)
             return httpx.Response(200)
@@ -69,3 +71,16 @@ async def test_a_turn_that_rasa_answers_with_nothing_gets_the_busy_reply(redis) 
     replies = await pipeline_for(fake, redis).handle(message)
     assert "hệ thống đang bận" in replies[0].text
     assert await redis.get("turn:telegram:43:m-2") is None
+
+
+async def test_one_healthy_answer_serves_the_turns_right_after_it(redis) -> None:  # type: ignore[no-untyped-def]
+    fake = RasaWithActions(actions_up=True)
+    settings = Settings(_env_file=None, rasa_url="http://rasa.test")  # type: ignore[call-arg]
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(fake.handler), base_url="http://rasa.test"
+    )
+    rasa = RasaClient(settings, client=client)
+    for _ in range(3):  # back to back, as under load
+        assert await rasa.send(conversation_id="telegram:44", text="chào")
+    assert fake.turns == ["chào"] * 3
+    assert fake.health_checks == 1
