@@ -188,42 +188,75 @@ def measure_xlsx(url: str, rows: int) -> None:
     engine.dispose()
 
 
+def seed_schema(base: str, size: int, keep: bool) -> str:
+    """A schema holding `size` demo requests (migrated, seeded, analysed); with `keep`, named
+    bench_<size> and reused by the next run (seeding only what is missing)."""
+    schema = f"bench_{size}" if keep else f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+    admin.dispose()
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    upgrade(url)
+    engine = create_engine(url)
+    with Session(engine) as session:
+        have = session.scalar(select(func.count()).select_from(AidRequest)) or 0
+    started = time.monotonic()
+    step = 100_000
+    while have < size:  # committed in steps: a long seed keeps what it did
+        count = min(step, size - have)
+        with Session(engine) as session, session.begin():
+            seed_demo(
+                session=session,
+                requests=count,
+                days=120,
+                seed=size + have,
+                progress=lambda done, _total, have=have: print(
+                    f"  seeded {have + done:,} / {size:,} ({time.monotonic() - started:.0f} s, "
+                    f"load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                ),
+            )
+        have += count
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    print(f"{size:,} requests ready in schema {schema} ({time.monotonic() - started:.0f} s)")
+    return schema
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--exports", action="store_true", help="also time the exports")
     parser.add_argument("--xlsx-rows", type=int, default=100_000, help="0: no XLSX figure")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) bench_<size>")
+    parser.add_argument("--seed-only", action="store_true", help="seed the schemas, no pages")
     args = parser.parse_args()
     base = os.environ.get("HOTLINE_BENCH_POSTGRES_URL")
     if not base:
         sys.exit("Set HOTLINE_BENCH_POSTGRES_URL (PostgreSQL): the targets are PostgreSQL's.")
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{base}?options=-csearch_path%3D{schema}"
-    try:
-        upgrade(url)
-        engine = create_engine(url)
-        have = 0
-        for size in (int(s) for s in args.sizes.split(",")):
-            started = time.monotonic()
-            with Session(engine) as session, session.begin():
-                seed_demo(session=session, requests=size - have, days=120, seed=size)
-            with engine.begin() as conn:
-                conn.execute(text("ANALYZE"))
-            have = size
-            print(f"\n## {size:,} requests (seeded in {time.monotonic() - started:.0f} s)")
+    results: dict[int, list[tuple[str, float, float]]] = {}
+    for size in (int(s) for s in args.sizes.split(",")):
+        schema = seed_schema(base, size, args.keep)
+        url = f"{base}?options=-csearch_path%3D{schema}"
+        try:
+            if args.seed_only:
+                continue
+            print(f"\n## {size:,} requests (load average {os.getloadavg()[0]:.1f})")
             print(f"{'page':<44} {'p50 ms':>8} {'p95 ms':>8}")
+            results[size] = measure(url, args.repeat, args.exports)
             if args.xlsx_rows and size >= args.xlsx_rows:
-                measure_xlsx(url, args.xlsx_rows)
-            measure(url, args.repeat, args.exports)
-        engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+                results[size].append(measure_xlsx(url, args.xlsx_rows))
+        finally:
+            if not args.keep:
+                admin = create_engine(base)
+                with admin.begin() as conn:
+                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+                admin.dispose()
+    if results:
+        print_table(results)
 
 
 if __name__ == "__main__":

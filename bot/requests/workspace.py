@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.audit.service import record_audit
@@ -145,13 +145,20 @@ def overdue_hours() -> dict[str, int]:
     return {need: int(hours.get(need, hours.get("other", 72))) for need in NEED_TYPES}
 
 
+def open_requests() -> ColumnElement[bool]:
+    """The request is open, with the statuses written as literals: PostgreSQL then proves the
+    partial index of open requests applies (bound parameters would hide the values from a
+    generic plan)."""
+    return AidRequest.status.in_([literal_column(f"'{s}'") for s in OPEN_STATUSES])
+
+
 def overdue_condition(now: datetime) -> ColumnElement[bool]:
     """Open and older than its need's limit."""
     by_hours: dict[int, list[str]] = {}
     for need, hours in overdue_hours().items():
         by_hours.setdefault(hours, []).append(need)
     return and_(
-        AidRequest.status.in_(OPEN_STATUSES),
+        open_requests(),
         or_(
             *(
                 and_(
@@ -191,7 +198,7 @@ def filter_conditions(filters: RequestFilters, now: datetime) -> list[ColumnElem
     """The WHERE clauses of the filters (scope not included)."""
     conditions: list[ColumnElement[bool]] = []
     if filters.status == "open":
-        conditions.append(AidRequest.status.in_(OPEN_STATUSES))
+        conditions.append(open_requests())
     elif filters.status:
         conditions.append(AidRequest.status == filters.status)
     if filters.need:
