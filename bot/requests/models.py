@@ -121,6 +121,17 @@ class AidRequest(Timestamped, Base):
     )
 
 
+# The work order of every list (PRIORITY_ORDER in bot/requests/service.py): an admin's first
+# page of a million requests reads 50 index entries instead of sorting the table.
+Index(
+    "ix_aid_requests_work_order",
+    AidRequest.priority_score.desc(),
+    AidRequest.household_size.desc(),
+    AidRequest.created_at,
+    AidRequest.id,
+)
+
+
 class RequestStatusChange(Timestamped, Base):
     """One step of an aid request's workflow: from, to, who, why."""
 

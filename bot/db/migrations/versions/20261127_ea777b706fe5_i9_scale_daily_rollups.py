@@ -1,5 +1,6 @@
 """i9-scale: daily roll-ups of aid requests (the dashboard's counts at a million requests)
-and a partial index of open requests (the backlog and overdue counts)
+a partial index of open requests (the backlog and overdue counts), and the index of the
+work order (the lists' first pages)
 
 Revision ID: ea777b706fe5
 Revises: 9b2d7e4f1a60
@@ -58,6 +59,11 @@ def upgrade() -> None:
         postgresql_where=sa.text(OPEN),
         sqlite_where=sa.text(OPEN),
     )
+    op.create_index(
+        "ix_aid_requests_work_order",
+        "aid_requests",
+        [sa.text("priority_score DESC"), sa.text("household_size DESC"), "created_at", "id"],
+    )
     # Existing requests: counted once here (`hotline dashboard rebuild-rollups` does the same).
     day = (
         "(created_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
@@ -79,6 +85,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_aid_requests_work_order", table_name="aid_requests")
     op.drop_index("ix_aid_requests_open_age", table_name="aid_requests")
     op.drop_index(
         op.f("ix_aid_request_daily_wards_province_code"), table_name="aid_request_daily_wards"
