@@ -41,6 +41,8 @@ app.add_typer(privacy_app, name="privacy")
 demo_app = typer.Typer(help="Demo data (never on a live hotline).", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 report_app = typer.Typer(help="Reports for admins.", no_args_is_help=True)
+dashboard_app = typer.Typer(help="The admin dashboard's daily roll-ups.", no_args_is_help=True)
+app.add_typer(dashboard_app, name="dashboard")
 app.add_typer(report_app, name="report")
 app.add_typer(outbound_app, name="outbound")
 app.add_typer(jobs_app, name="jobs")
@@ -648,11 +650,45 @@ def demo_seed(
         typer.echo("Refused: demo data on a production hotline (ENV=production).", err=True)
         raise typer.Exit(1)
     started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % 100_000 == 0:
+            typer.echo(f"  {done:,} / {total:,} requests ({time.monotonic() - started:.0f} s)")
+
     with session_scope() as session:
-        summary = seed_demo(session=session, requests=requests, days=days, seed=seed)
+        summary = seed_demo(
+            session=session, requests=requests, days=days, seed=seed, progress=progress
+        )
     typer.echo(
         f"Added {summary.requests} requests, {summary.residents} residents, "
         f"{summary.handoffs} hand-offs ({summary.teams} demo teams) "
+        f"in {time.monotonic() - started:.1f} s."
+    )
+
+
+@dashboard_app.command("rebuild-rollups")
+def dashboard_rebuild_rollups(
+    since: str | None = typer.Option(
+        None, "--since", help="YYYY-MM-DD: only the days from this date (default: all)."
+    ),
+) -> None:
+    """Recomputes the dashboard's daily roll-ups from the requests (after a restore, an
+    import or a manual fix of the database)."""
+    from datetime import date
+
+    from bot.db.session import session_scope
+    from bot.requests.rollups import rebuild_rollups
+
+    try:
+        first = date.fromisoformat(since) if since else None
+    except ValueError:
+        typer.echo("--since must be a date, YYYY-MM-DD.", err=True)
+        raise typer.Exit(2) from None
+    started = time.monotonic()
+    with session_scope() as session:
+        rows = rebuild_rollups(session=session, since=first)
+    typer.echo(
+        f"Roll-ups rebuilt{f' from {first}' if first else ''}: {rows} rows "
         f"in {time.monotonic() - started:.1f} s."
     )
 

@@ -34,6 +34,14 @@ from bot.teams.models import Team, TeamLevel, TeamWard
 from bot.users.service import create_user
 
 PASSWORD = "Mat-khau-do-hieu-nang-1"  # noqa: S105 — a name, not a secret
+LOADS: dict[int, float] = {}  # the load average when each size was measured
+
+
+def first_day(days_ago: int) -> str:
+    """A date in Vietnam `days_ago` days before today, YYYY-MM-DD."""
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(hours=7) - timedelta(days=days_ago)).date().isoformat()
 
 
 def timed(call: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -130,10 +138,12 @@ def measure(url: str, repeat: int, export_rows: bool) -> list[tuple[str, float, 
         admin_pages = {
             "/admin (dashboard, last 30 days)": "/admin",
             "/admin?province=79": "/admin?province=79",
-            "/admin (120 days)": "/admin?from=2026-07-31&to=2026-11-27",
+            "/admin (120 days)": f"/admin?from={first_day(119)}&to={first_day(0)}",
+            "/admin?status=open&need=food": "/admin?status=open&need=food",
             "/team (admin, all wards)": "/team",
             "/team?status=open&overdue=1 (admin)": "/team?status=open&overdue=1",
             "/team?need=medicine&page=20 (admin)": "/team?need=medicine&page=20",
+            "/team?province=79&page=200 (admin, last page)": "/team?province=79&page=200",
         }
         for label, path in {**pages, **admin_pages}.items():
             assert client.get(path).status_code == 200, path
@@ -160,70 +170,146 @@ def measure(url: str, repeat: int, export_rows: bool) -> list[tuple[str, float, 
     return rows
 
 
-def measure_xlsx(url: str, rows: int) -> None:
+def measure_xlsx(url: str, rows: int) -> tuple[str, float, float]:
     """Writes the first `rows` rows of the unfiltered list (an admin's) to an XLSX file as the
-    export does; prints the time, the file size and the process's peak memory."""
-    import resource
-    import tempfile
+    export does, in a child process (its own peak memory); returns (label, seconds, MB)."""
+    import subprocess
 
-    from bot.exports.service import export_rows, write_xlsx
-    from bot.requests.workspace import RequestFilters
-    from bot.users.models import User
+    code = (
+        "import resource, sys, tempfile, time\n"
+        "from pathlib import Path\n"
+        "from sqlalchemy import create_engine\n"
+        "from sqlalchemy.orm import Session\n"
+        "from bot.exports.service import export_rows, write_xlsx\n"
+        "from bot.requests.workspace import RequestFilters\n"
+        "from bot.users.models import User\n"
+        "url, rows = sys.argv[1], int(sys.argv[2])\n"
+        "admin = User(role='admin', username='bench', display_name='bench', password_hash='-')\n"
+        "engine = create_engine(url)\n"
+        "with Session(engine) as session, tempfile.TemporaryDirectory() as folder:\n"
+        "    started = time.perf_counter()\n"
+        "    source = export_rows(session=session, user=admin, filters=RequestFilters(), path='-')\n"
+        "    written = write_xlsx((r for _, r in zip(range(rows), source)), Path(folder) / 'x.xlsx')\n"
+        "    seconds = time.perf_counter() - started\n"
+        "    size = (Path(folder) / 'x.xlsx').stat().st_size / 1e6\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(written, seconds, size, peak)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    output = subprocess.run(
+        [sys.executable, "-c", code, url, str(rows)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+    ).stdout.split()
+    written, seconds, size, peak = (
+        int(output[0]),
+        float(output[1]),
+        float(output[2]),
+        float(output[3]),
+    )
+    print(
+        f"XLSX export of {written:,} rows: {seconds:.1f} s, {size:.1f} MB file, peak memory of"
+        f" the exporting process {peak:.0f} MB (load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    return (f"XLSX export, {written:,} rows (s / peak MB)", seconds, peak)
 
+
+def print_table(results: dict[int, list[tuple[str, float, float]]]) -> None:
+    """One Markdown table: p50 / p95 per page and size (the XLSX row: seconds / peak MB)."""
+    sizes = sorted(results)
+    labels: list[str] = []
+    for rows in results.values():
+        labels += [label for label, _a, _b in rows if label not in labels]
+    print("\n| page (PostgreSQL, p50 / p95 ms) | " + " | ".join(f"{n:,}" for n in sizes) + " |")
+    print("|---" * (len(sizes) + 1) + "|")
+    for label in labels:
+        cells = []
+        for size in sizes:
+            found = [(a, b) for name, a, b in results[size] if name == label]
+            cells.append(f"{found[0][0]:.1f} / {found[0][1]:.1f}" if found else "—")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print(
+        "| load average (1 min) at the end | "
+        + " | ".join(f"{LOADS.get(n, 0):.1f}" for n in sizes)
+        + " |"
+    )
+
+
+def seed_schema(base: str, size: int, keep: bool) -> str:
+    """A schema holding `size` demo requests (migrated, seeded, analysed); with `keep`, named
+    bench_<size> and reused by the next run (seeding only what is missing)."""
+    schema = f"bench_{size}" if keep else f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+    admin.dispose()
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    upgrade(url)
     engine = create_engine(url)
-    admin = User(role="admin", username="bench", display_name="bench", password_hash="-")
-    with Session(engine) as session, tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / "export.xlsx"
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        started = time.perf_counter()
-        source = export_rows(session=session, user=admin, filters=RequestFilters(), path="-")
-        written = write_xlsx((row for _, row in zip(range(rows), source, strict=False)), target)
-        seconds = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(
-            f"XLSX export of {written:,} rows: {seconds:.1f} s, {target.stat().st_size / 1e6:.1f} MB"
-            f" file, peak memory of the process {peak:.0f} MB (before: {before:.0f} MB)",
-            flush=True,
-        )
+    with Session(engine) as session:
+        have = session.scalar(select(func.count()).select_from(AidRequest)) or 0
+    started = time.monotonic()
+    step = 100_000
+    while have < size:  # committed in steps: a long seed keeps what it did
+        count = min(step, size - have)
+        with Session(engine) as session, session.begin():
+            seed_demo(
+                session=session,
+                requests=count,
+                days=120,
+                seed=size + have,
+                progress=lambda done, _total, have=have: print(
+                    f"  seeded {have + done:,} / {size:,} ({time.monotonic() - started:.0f} s, "
+                    f"load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                ),
+            )
+        have += count
+    # As autovacuum would after a bulk load: statistics, and the visibility map that lets the
+    # backlog count read only its (partial) index.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
     engine.dispose()
+    print(f"{size:,} requests ready in schema {schema} ({time.monotonic() - started:.0f} s)")
+    return schema
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--exports", action="store_true", help="also time the exports")
     parser.add_argument("--xlsx-rows", type=int, default=100_000, help="0: no XLSX figure")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) bench_<size>")
+    parser.add_argument("--seed-only", action="store_true", help="seed the schemas, no pages")
     args = parser.parse_args()
     base = os.environ.get("HOTLINE_BENCH_POSTGRES_URL")
     if not base:
         sys.exit("Set HOTLINE_BENCH_POSTGRES_URL (PostgreSQL): the targets are PostgreSQL's.")
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{base}?options=-csearch_path%3D{schema}"
-    try:
-        upgrade(url)
-        engine = create_engine(url)
-        have = 0
-        for size in (int(s) for s in args.sizes.split(",")):
-            started = time.monotonic()
-            with Session(engine) as session, session.begin():
-                seed_demo(session=session, requests=size - have, days=120, seed=size)
-            with engine.begin() as conn:
-                conn.execute(text("ANALYZE"))
-            have = size
-            print(f"\n## {size:,} requests (seeded in {time.monotonic() - started:.0f} s)")
+    results: dict[int, list[tuple[str, float, float]]] = {}
+    for size in (int(s) for s in args.sizes.split(",")):
+        schema = seed_schema(base, size, args.keep)
+        url = f"{base}?options=-csearch_path%3D{schema}"
+        try:
+            if args.seed_only:
+                continue
+            print(f"\n## {size:,} requests (load average {os.getloadavg()[0]:.1f})")
             print(f"{'page':<44} {'p50 ms':>8} {'p95 ms':>8}")
+            results[size] = measure(url, args.repeat, args.exports)
             if args.xlsx_rows and size >= args.xlsx_rows:
-                measure_xlsx(url, args.xlsx_rows)
-            measure(url, args.repeat, args.exports)
-        engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+                results[size].append(measure_xlsx(url, args.xlsx_rows))
+            LOADS[size] = os.getloadavg()[0]
+        finally:
+            if not args.keep:
+                admin = create_engine(base)
+                with admin.begin() as conn:
+                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+                admin.dispose()
+    if results:
+        print_table(results)
 
 
 if __name__ == "__main__":

@@ -13,18 +13,35 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal_column,
+    select,
+    tablesample,
+    true,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import ClauseAdapter
 
 from bot.db.base import utcnow
 from bot.handoff.models import HandoffRequest
 from bot.places.wards import get_ward, province_name
-from bot.requests.models import OPEN_STATUSES, AidRequest
+from bot.requests.models import (
+    OPEN_STATUSES,
+    AidRequest,
+    AidRequestDaily,
+    AidRequestDailyWard,
+)
 from bot.requests.workspace import (
     RequestFilters,
     check_scope,
     day_bounds,
     filter_conditions,
+    open_requests,
     overdue_condition,
     scoped,
 )
@@ -33,6 +50,7 @@ from bot.users.models import User
 from bot.users.service import ward_scope
 
 DEFAULT_DAYS = 30
+SAMPLE_ROWS = 20_000  # team times: percentiles over a sample when far more requests match
 AGE_BUCKETS = (  # (label, from hours, to hours) of the open backlog
     ("Dưới 1 ngày", 0, 24),
     ("1–3 ngày", 24, 72),
@@ -86,17 +104,24 @@ def _hours(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:
 
 
 def _percentiles(
-    session: Session, query: Select[Any], hours: ColumnElement[Any], dialect: str
+    session: Session,
+    query: Select[Any],
+    hours: ColumnElement[Any],
+    dialect: str,
+    sample: float | None = None,
 ) -> dict[int, tuple[float | None, float | None]]:
-    """Median and p90 of `hours` by team id."""
+    """Median and p90 of `hours` by team id (PostgreSQL: over a `sample` percent of the
+    table's pages when given)."""
     if dialect == "postgresql":
-        rows = session.execute(
-            query.add_columns(
-                AidRequest.team_id,
-                func.percentile_cont(0.5).within_group(hours),
-                func.percentile_cont(0.9).within_group(hours),
-            ).group_by(AidRequest.team_id)
-        ).all()
+        statement = query.add_columns(
+            AidRequest.team_id,
+            func.percentile_cont(0.5).within_group(hours),
+            func.percentile_cont(0.9).within_group(hours),
+        ).group_by(AidRequest.team_id)
+        if sample is not None:
+            sampled = tablesample(AidRequest.__table__, func.system(sample), name="sampled")
+            statement = ClauseAdapter(sampled).traverse(statement)
+        rows = session.execute(statement).all()
         return {r[0]: (r[1], r[2]) for r in rows}
     values: dict[int, list[float]] = {}
     for team_id, value in session.execute(query.add_columns(AidRequest.team_id, hours)):
@@ -110,38 +135,53 @@ def _percentiles(
 
 
 def _team_times(
-    session: Session, base: Select[Any], dialect: str, limit: int = 10
+    session: Session,
+    base: Select[Any],
+    dialect: str,
+    limit: int = 10,
+    busiest: list[Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Time to first action and to resolution (median, p90, hours) of the busiest teams."""
-    busiest = session.execute(
-        base.add_columns(AidRequest.team_id, func.count())
-        .where(AidRequest.team_id.is_not(None))
-        .group_by(AidRequest.team_id)
-        .order_by(func.count().desc())
-        .limit(limit)
-    ).all()
+    """Time to first action and to resolution (median, p90, hours) of the busiest teams
+    (`busiest`: (team id, requests) already counted from the roll-ups)."""
+    if busiest is None:
+        busiest = list(
+            session.execute(
+                base.add_columns(AidRequest.team_id, func.count())
+                .where(AidRequest.team_id.is_not(None))
+                .group_by(AidRequest.team_id)
+                .order_by(func.count().desc())
+                .limit(limit)
+            )
+        )
     team_ids = [row[0] for row in busiest]
     if not team_ids:
         return []
     in_teams = base.where(AidRequest.team_id.in_(team_ids))
+    # Many requests (an admin's month at a million): the median and p90 of a random sample of
+    # about SAMPLE_ROWS of them (whole pages, PostgreSQL's TABLESAMPLE SYSTEM) instead of
+    # sorting them all; the counts stay exact.
+    counted = sum(int(n) for _team, n in busiest)
+    sample = 100.0 * SAMPLE_ROWS / counted if counted > 2 * SAMPLE_ROWS else None
     first = _percentiles(
         session,
         in_teams.where(AidRequest.first_action_at.is_not(None)),
         _hours(AidRequest.first_action_at, AidRequest.created_at, dialect),
         dialect,
+        sample,
     )
     resolved = _percentiles(
         session,
         in_teams.where(AidRequest.closed_at.is_not(None)),
         _hours(AidRequest.closed_at, AidRequest.created_at, dialect),
         dialect,
+        sample,
     )
     names = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all())
     return [
         {
             "team_id": team_id,
             "name": names.get(team_id, "—"),
-            "count": count,
+            "count": int(count),
             "first_median": first.get(team_id, (None, None))[0],
             "first_p90": first.get(team_id, (None, None))[1],
             "resolved_median": resolved.get(team_id, (None, None))[0],
@@ -168,75 +208,65 @@ def build_dashboard(
     dialect = session.get_bind().dialect.name
     now = utcnow()
     base = _base(user, filters, now)
-
-    # One scan of the range, grouped by (day, province, need, status), gives the totals and
-    # four of the breakdowns; summed up here (at most a few tens of thousands of groups).
-    day = _day(AidRequest.created_at, dialect).label("day")
-    groups = session.execute(
-        base.add_columns(
-            day,
-            AidRequest.province_code,
-            AidRequest.primary_need,
-            AidRequest.status,
-            func.count(),
-            func.sum(case((AidRequest.priority == 1, 1), else_=0)),
-            func.sum(case((overdue_condition(now), 1), else_=0)),
-        ).group_by(
-            literal_column("day"),
-            AidRequest.province_code,
-            AidRequest.primary_need,
-            AidRequest.status,
-        )
-    ).all()
+    rollups = uses_rollups(user, filters)
+    groups = _rollup_groups(session, filters) if rollups else _raw_groups(session, base, dialect)
     totals = {"total": 0, "open": 0, "overdue": 0, "resolved": 0, "emergencies": 0}
     days: Counter[str] = Counter()
     emergencies: Counter[str] = Counter()
     provinces: Counter[str] = Counter()
     needs: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
-    for d, province, need, status, count, urgent, late in groups:
-        count, urgent = int(count), int(urgent or 0)
-        totals["total"] += count
-        totals["open"] += count if status in OPEN_STATUSES else 0
-        totals["resolved"] += count if status == "resolved" else 0
-        totals["overdue"] += int(late or 0)
-        totals["emergencies"] += urgent
-        days[str(d)] += count
-        emergencies[str(d)] += urgent
-        provinces[province] += count
-        needs[need] += count
-        statuses[status] += count
+    # Full groups (every key set) or PostgreSQL's grouping sets (one key set, the others None).
+    for d, province, need, status, count, urgent in groups:
+        count, urgent = int(count or 0), int(urgent or 0)
+        if not count:  # a roll-up row counted down to zero
+            continue
+        if d is not None:
+            days[str(d)] += count
+            emergencies[str(d)] += urgent
+        if province is not None:
+            provinces[province] += count
+        if need is not None:
+            needs[need] += count
+        if status is not None:
+            statuses[status] += count
+    totals["total"] = sum(statuses.values())
+    totals["open"] = sum(statuses[s] for s in OPEN_STATUSES)
+    totals["resolved"] = statuses["resolved"]
+    totals["emergencies"] = sum(emergencies.values())
     by_day = [(d, days[d], emergencies[d]) for d in sorted(days)]
     by_province = [(code, province_name(code) or code, n) for code, n in provinces.most_common()]
     by_need = needs.most_common()
     by_status = statuses.most_common()
 
     by_ward = []
-    busiest_wards = (
-        base.add_columns(AidRequest.ward_code, func.count())
-        .group_by(AidRequest.ward_code)
-        .order_by(func.count().desc())
-        .limit(15)
-    )
+    if rollups and not (filters.need or filters.status):
+        busiest_wards = (
+            select(AidRequestDailyWard.ward_code, func.sum(AidRequestDailyWard.requests))
+            .where(*_rollup_days(AidRequestDailyWard.day, filters))
+            .group_by(AidRequestDailyWard.ward_code)
+            .order_by(func.sum(AidRequestDailyWard.requests).desc())
+            .limit(15)
+        )
+        if filters.province:
+            busiest_wards = busiest_wards.where(
+                AidRequestDailyWard.province_code == filters.province
+            )
+    else:
+        busiest_wards = (
+            base.add_columns(AidRequest.ward_code, func.count())
+            .group_by(AidRequest.ward_code)
+            .order_by(func.count().desc())
+            .limit(15)
+        )
     for code, n in session.execute(busiest_wards):
         ward = get_ward(code)
-        by_ward.append((code, ward.label if ward else code, n))
+        by_ward.append((code, ward.label if ward else code, int(n)))
 
-    backlog_columns = []
-    for _label, start, end in AGE_BUCKETS:
-        condition = AidRequest.created_at <= now - timedelta(hours=start)
-        if end is not None:
-            condition = condition & (AidRequest.created_at > now - timedelta(hours=end))
-        backlog_columns.append(func.sum(case((condition, 1), else_=0)))
-    open_filters = RequestFilters(**{**filters.__dict__, "created_from": None, "created_to": None})
-    backlog_row = session.execute(
-        _base(user, open_filters, now)
-        .where(AidRequest.status.in_(OPEN_STATUSES))
-        .add_columns(*backlog_columns)
-    ).one()
-    backlog = [
-        (label, int(v or 0)) for (label, _s, _e), v in zip(AGE_BUCKETS, backlog_row, strict=True)
-    ]
+    backlog, totals["overdue"] = _backlog(session, user, filters, now)
+    teams = _team_times(
+        session, base, dialect, busiest=_busiest_teams(session, filters) if rollups else None
+    )
 
     dashboard = Dashboard(
         first_day=filters.created_from,
@@ -248,12 +278,119 @@ def build_dashboard(
         by_need=by_need,
         by_status=by_status,
         backlog=backlog,
-        teams=_team_times(session, base, dialect),
+        teams=teams,
     )
     everything = user is None or ward_scope(user) is None
     if everything and not (filters.ward or filters.province):
         dashboard.handoffs_by_day = _handoffs_by_day(session, filters, dialect)
     return dashboard
+
+
+def uses_rollups(user: User | None, filters: RequestFilters) -> bool:
+    """Whether the by-day/area/need/status figures can come from the daily roll-ups: the
+    whole hotline or a province (a team member's wards and a single ward are few rows, read
+    from the requests through the scope; age and overdue are not in the roll-ups)."""
+    everything = user is None or ward_scope(user) is None
+    return everything and not (filters.ward or filters.age or filters.overdue)
+
+
+def _rollup_days(column: Any, filters: RequestFilters) -> list[ColumnElement[bool]]:
+    conditions = []
+    if filters.created_from is not None:
+        conditions.append(column >= filters.created_from)
+    if filters.created_to is not None:
+        conditions.append(column <= filters.created_to)
+    return conditions
+
+
+def _rollup_conditions(filters: RequestFilters) -> list[ColumnElement[bool]]:
+    conditions = _rollup_days(AidRequestDaily.day, filters)
+    if filters.province:
+        conditions.append(AidRequestDaily.province_code == filters.province)
+    if filters.need:
+        conditions.append(AidRequestDaily.primary_need == filters.need)
+    if filters.status == "open":
+        conditions.append(AidRequestDaily.status.in_(OPEN_STATUSES))
+    elif filters.status:
+        conditions.append(AidRequestDaily.status == filters.status)
+    return conditions
+
+
+def _rollup_groups(session: Session, filters: RequestFilters) -> list[Any]:
+    """(day, province, need, status, requests, emergencies) from the daily roll-ups. On
+    PostgreSQL one GROUPING SETS query returns only the four breakdowns (a hundred rows, not
+    tens of thousands of combinations to add up here)."""
+    keys = (
+        AidRequestDaily.day,
+        AidRequestDaily.province_code,
+        AidRequestDaily.primary_need,
+        AidRequestDaily.status,
+    )
+    query = select(
+        *keys, func.sum(AidRequestDaily.requests), func.sum(AidRequestDaily.emergencies)
+    ).where(*_rollup_conditions(filters))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.group_by(func.grouping_sets(*keys))
+    else:
+        query = query.group_by(*keys)
+    return list(session.execute(query))
+
+
+def _raw_groups(session: Session, base: Select[Any], dialect: str) -> list[Any]:
+    """The same groups from the requests themselves (a team member's wards, a ward)."""
+    day = _day(AidRequest.created_at, dialect).label("day")
+    return list(
+        session.execute(
+            base.add_columns(
+                day,
+                AidRequest.province_code,
+                AidRequest.primary_need,
+                AidRequest.status,
+                func.count(),
+                func.sum(case((AidRequest.priority == 1, 1), else_=0)),
+            ).group_by(
+                literal_column("day"),
+                AidRequest.province_code,
+                AidRequest.primary_need,
+                AidRequest.status,
+            )
+        )
+    )
+
+
+def _busiest_teams(session: Session, filters: RequestFilters, limit: int = 10) -> list[Any]:
+    total = func.sum(AidRequestDaily.requests)
+    return list(
+        session.execute(
+            select(AidRequestDaily.team_id, total)
+            .where(*_rollup_conditions(filters), AidRequestDaily.team_id != 0)
+            .group_by(AidRequestDaily.team_id)
+            .having(total > 0)
+            .order_by(total.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _backlog(
+    session: Session, user: User | None, filters: RequestFilters, now: datetime
+) -> tuple[list[tuple[str, int]], int]:
+    """The open backlog by age (whatever the date range) and how many open requests of the
+    range are overdue: one pass over open requests only (a partial index holds them)."""
+    columns = []
+    for _label, start, end in AGE_BUCKETS:
+        condition = AidRequest.created_at <= now - timedelta(hours=start)
+        if end is not None:
+            condition = condition & (AidRequest.created_at > now - timedelta(hours=end))
+        columns.append(func.sum(case((condition, 1), else_=0)))
+    in_range = and_(*filter_conditions(filters, now)) if filter_conditions(filters, now) else true()
+    columns.append(func.sum(case((and_(in_range, overdue_condition(now)), 1), else_=0)))
+    open_filters = RequestFilters(**{**filters.__dict__, "created_from": None, "created_to": None})
+    row = session.execute(
+        _base(user, open_filters, now).where(open_requests()).add_columns(*columns)
+    ).one()
+    backlog = [(label, int(v or 0)) for (label, _s, _e), v in zip(AGE_BUCKETS, row, strict=False)]
+    return backlog, int(row[-1] or 0)
 
 
 def _handoffs_by_day(

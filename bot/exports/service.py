@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, null, select
 from sqlalchemy.orm import Session
 
 from bot.audit.service import record_audit
@@ -70,57 +72,86 @@ def export_rows(
     now = utcnow()
     limits = overdue_hours()
 
+    # Plain column tuples, not ORM objects (no identity map to grow); the JSON lists as their
+    # text, turned into labels once per distinct value (there are few), and the time in
+    # Vietnam's zone formatted by the database.
+    dialect = session.get_bind().dialect.name
     columns = (
         AidRequest.ref_code,
         AidRequest.created_at,
+        _vn_text(AidRequest.created_at, dialect),
         AidRequest.status,
         AidRequest.primary_need,
         AidRequest.priority,
-        AidRequest.priority_reasons,
-        AidRequest.needs,
+        cast(AidRequest.priority_reasons, String),
+        cast(AidRequest.needs, String),
         AidRequest.ward_code,
-        AidRequest.province_code,
         AidRequest.team_id,
         AidRequest.household_size,
         AidRequest.address_detail,
         AidRequest.phone,
     )
     statuses = {str(k): v for k, v in STATUS_LABELS.items()}
+    priorities = {k: f"{k} - {v}" for k, v in PRIORITY_LABELS.items()}
+
+    @cache
+    def joined(raw: str, labels: bool) -> str:
+        items = json.loads(raw) if raw else []
+        return ", ".join(NEED_LABELS.get(n, n) for n in items) if labels else "; ".join(items)
+
+    @cache
+    def place(code: str) -> tuple[str, str]:
+        ward = get_ward(code)
+        return (ward.name, ward.province_name) if ward else (code, "")
 
     def rows() -> Iterator[list[str]]:
-        # Plain column tuples, not ORM objects: no identity map to grow, a third of the time.
         result = session.execute(
             query.with_only_columns(*columns).limit(MAX_ROWS).execution_options(yield_per=BATCH)
         )
-        for r in result:
-            ward = get_ward(r.ward_code)
+        for (
+            code,
+            created,
+            shown,
+            status,
+            need,
+            level,
+            reasons,
+            needs,
+            ward,
+            team,
+            size,
+            address,
+            phone,
+        ) in result:
             late = past_limit(
-                status=r.status,
-                created_at=r.created_at,
-                primary_need=r.primary_need,
-                now=now,
-                limits=limits,
+                status=status, created_at=created, primary_need=need, now=now, limits=limits
             )
+            ward_name, province = place(ward)
             yield [
-                neutralise(cell)
-                for cell in (
-                    format_ref(r.ref_code),
-                    vn_time(r.created_at, "%Y-%m-%d %H:%M"),
-                    statuses.get(r.status, r.status),
-                    "có" if late else "",
-                    f"{r.priority} - {PRIORITY_LABELS.get(r.priority, '')}",
-                    "; ".join(r.priority_reasons or []),
-                    ", ".join(NEED_LABELS.get(n, n) for n in r.needs or []),
-                    ward.name if ward else r.ward_code,
-                    ward.province_name if ward else r.province_code,
-                    teams.get(r.team_id, "") if r.team_id else "",
-                    str(r.household_size),
-                    r.address_detail,
-                    r.phone,
-                )
+                format_ref(code),
+                shown or vn_time(created, "%Y-%m-%d %H:%M"),
+                statuses.get(status, status),
+                "có" if late else "",
+                priorities.get(level, str(level)),
+                neutralise(joined(reasons or "", False)),
+                joined(needs or "", True),
+                ward_name,
+                province,
+                neutralise(teams.get(team, "")) if team else "",
+                str(size),
+                neutralise(address),
+                neutralise(phone),
             ]
 
     return rows()
+
+
+def _vn_text(column: Any, dialect: str) -> Any:
+    """The time as Vietnam reads it, "YYYY-MM-DD HH:MM", formatted by PostgreSQL (None on
+    SQLite: formatted in Python)."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("Asia/Ho_Chi_Minh", column), "YYYY-MM-DD HH24:MI")
+    return null()
 
 
 def record_export(

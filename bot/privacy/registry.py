@@ -136,6 +136,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "users": "staff accounts (names of hotline staff and team members, password hashes), not residents",
     "user_teams": "which teams a staff account belongs to",
     "alembic_version": "the schema version",
+    "aid_request_daily": "daily counts of requests per province, need, status and team",
+    "aid_request_daily_wards": "daily counts of requests per ward",
     "advisories": "the advisory text admins wrote and its targets (areas), not residents",
     "content_revisions": "admins' edits of the FAQ, rumours, facts and canned replies (the "
     "author's account id), not residents",

@@ -26,6 +26,7 @@ from bot.privacy.registry import (
     table,
 )
 from bot.requests.codes import format_ref
+from bot.requests.rollups import uncount
 from bot.residents.models import Resident
 
 logger = logging.getLogger(__name__)
@@ -136,6 +137,13 @@ def describe_personal_data(
     return lines
 
 
+def _uncount(session: Session, entry: PersonalTable, condition: Any) -> None:
+    """Aid requests about to be deleted leave the dashboard's daily roll-ups too, so its counts
+    keep matching the lists behind them."""
+    if entry.table == "aid_requests":
+        uncount(session=session, where=condition)
+
+
 def erase_records(*, session: Session, conversation_id: str) -> dict[str, int]:
     """Deletes every row of a conversation in the registry's tables; returns counts by table."""
     resident = _resident(session, conversation_id)
@@ -143,6 +151,7 @@ def erase_records(*, session: Session, conversation_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for entry in PERSONAL_TABLES:
         condition = owned_by(entry, resident_id=resident_id, conversation_id=conversation_id)
+        _uncount(session, entry, condition)
         result = session.execute(delete(_table(entry.table)).where(condition))
         if result.rowcount:  # type: ignore[attr-defined]
             counts[entry.table] = result.rowcount  # type: ignore[attr-defined]
@@ -354,6 +363,7 @@ def purge_records(*, session: Session, cutoff: datetime, dry_run: bool = False) 
         if dry_run:
             count = session.scalar(select(func.count()).select_from(rows).where(condition)) or 0
         else:
+            _uncount(session, entry, condition)
             count = session.execute(delete(rows).where(condition)).rowcount  # type: ignore[attr-defined]
         if count:
             purge.rows[entry.table] = count

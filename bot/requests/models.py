@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import bot.users.models  # noqa: F401  (the users table of assignee_id, in every process)
@@ -25,6 +25,7 @@ class RequestStatus(StrEnum):
 
 
 OPEN_STATUSES = (RequestStatus.NEW, RequestStatus.ASSIGNED, RequestStatus.IN_PROGRESS)
+OPEN_SQL = "status IN ('new', 'assigned', 'in_progress')"
 
 
 class HealthDeclaration(Timestamped, Base):
@@ -100,6 +101,15 @@ class AidRequest(Timestamped, Base):
         Index("ix_aid_requests_created_area", "created_at", "province_code", "status"),
         Index("ix_aid_requests_need_created", "primary_need", "created_at"),
         Index("ix_aid_requests_team_created", "team_id", "created_at"),
+        # Open requests only: the backlog by age and the overdue count read this, not the
+        # table (a small share of a million requests is open).
+        Index(
+            "ix_aid_requests_open_age",
+            "created_at",
+            "primary_need",
+            postgresql_where=text(OPEN_SQL),
+            sqlite_where=text(OPEN_SQL),
+        ),
     )
 
     resident: Mapped[Resident] = relationship()
@@ -109,6 +119,17 @@ class AidRequest(Timestamped, Base):
         cascade="all, delete-orphan",
         order_by="RequestStatusChange.id",
     )
+
+
+# The work order of every list (PRIORITY_ORDER in bot/requests/service.py): an admin's first
+# page of a million requests reads 50 index entries instead of sorting the table.
+Index(
+    "ix_aid_requests_work_order",
+    AidRequest.priority_score.desc(),
+    AidRequest.household_size.desc(),
+    AidRequest.created_at,
+    AidRequest.id,
+)
 
 
 class RequestStatusChange(Timestamped, Base):
@@ -127,3 +148,31 @@ class RequestStatusChange(Timestamped, Base):
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     request: Mapped[AidRequest] = relationship(back_populates="history")
+
+
+class AidRequestDaily(Base):
+    """Daily roll-up: how many requests were received on a day (Vietnam's date of
+    `created_at`) per province, first need, current status and team, and how many of them are
+    emergencies (priority 1). Counts only, no personal data. Kept in the same transaction by
+    bot/requests/rollups.py; rebuilt by `hotline dashboard rebuild-rollups`."""
+
+    __tablename__ = "aid_request_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    primary_need: Mapped[str] = mapped_column(String(24), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: no team
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    emergencies: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AidRequestDailyWard(Base):
+    """Daily roll-up per ward (the busiest wards of a period): requests received that day."""
+
+    __tablename__ = "aid_request_daily_wards"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    ward_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(8), index=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)

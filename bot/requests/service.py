@@ -30,6 +30,7 @@ from bot.requests.models import (
 )
 from bot.requests.notifications import enqueue_team_notification
 from bot.requests.priority import Priority, assess_priority
+from bot.requests.rollups import count_request, track
 from bot.requests.validation import (
     MAX_HOUSEHOLD,
     NEED_TYPES,
@@ -295,6 +296,7 @@ def submit_aid_request(
         return request
 
     request = _add_with_code(session, make)
+    count_request(session=session, request=request)
     session.add_all(
         [
             RequestStatusChange(
@@ -354,11 +356,8 @@ def _apply_priority(request: AidRequest) -> None:
     request.priority_reasons = priority.reasons
 
 
-def _apply_update(
-    session: Session, request: AidRequest, changes: AidRequestUpdate, reason: str
-) -> AidRequest:
-    """Merges what changed into an open request, scores it again, records the update and
-    tells the team."""
+def _merge_update(request: AidRequest, changes: AidRequestUpdate) -> None:
+    """Merges what a resident says has changed into the request and scores it again."""
     if changes.needs:
         request.needs = [n for n in NEED_TYPES if n in set(request.needs) | set(changes.needs)]
         request.primary_need = request.needs[0]
@@ -375,6 +374,15 @@ def _apply_update(
     if changes.phone:
         request.phone = changes.phone
     _apply_priority(request)
+
+
+def _apply_update(
+    session: Session, request: AidRequest, changes: AidRequestUpdate, reason: str
+) -> AidRequest:
+    """Merges what changed into an open request, scores it again, records the update and
+    tells the team."""
+    with track(session=session, request=request):
+        _merge_update(request, changes)
     request.updated_at = utcnow()
     updates = len([h for h in request.history if h.extra.get("update")]) + 1
     request.history.append(
@@ -513,7 +521,8 @@ def set_status(
         RequestStatusChange(from_status=current, to_status=status, actor=actor, reason=reason)
     )
     now = utcnow()
-    request.status = status
+    with track(session=session, request=request):
+        request.status = status
     request.updated_at = now
     if request.first_action_at is None and actor not in AUTOMATIC_ACTORS:
         request.first_action_at = now

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.audit.service import record_audit
@@ -145,13 +145,20 @@ def overdue_hours() -> dict[str, int]:
     return {need: int(hours.get(need, hours.get("other", 72))) for need in NEED_TYPES}
 
 
+def open_requests() -> ColumnElement[bool]:
+    """The request is open, with the statuses written as literals: PostgreSQL then proves the
+    partial index of open requests applies (bound parameters would hide the values from a
+    generic plan)."""
+    return AidRequest.status.in_([literal_column(f"'{s}'") for s in OPEN_STATUSES])
+
+
 def overdue_condition(now: datetime) -> ColumnElement[bool]:
     """Open and older than its need's limit."""
     by_hours: dict[int, list[str]] = {}
     for need, hours in overdue_hours().items():
         by_hours.setdefault(hours, []).append(need)
     return and_(
-        AidRequest.status.in_(OPEN_STATUSES),
+        open_requests(),
         or_(
             *(
                 and_(
@@ -191,7 +198,7 @@ def filter_conditions(filters: RequestFilters, now: datetime) -> list[ColumnElem
     """The WHERE clauses of the filters (scope not included)."""
     conditions: list[ColumnElement[bool]] = []
     if filters.status == "open":
-        conditions.append(AidRequest.status.in_(OPEN_STATUSES))
+        conditions.append(open_requests())
     elif filters.status:
         conditions.append(AidRequest.status == filters.status)
     if filters.need:
@@ -254,16 +261,27 @@ def requests_query(
     )
 
 
+# A list counts at most this many matches: an exact count of a million rows costs more than
+# the page itself, and nobody pages that far (a filter or an export does the job).
+COUNT_CAP = 10_000
+
+
 @dataclass(frozen=True)
 class RequestPage:
     items: list[AidRequest]
-    total: int
+    total: int  # at most count_cap + 1; see `more`
     page: int
     page_size: int
+    count_cap: int = COUNT_CAP
+
+    @property
+    def more(self) -> bool:
+        """More matches than the cap ("hơn 10.000")."""
+        return self.total > self.count_cap
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        return max(1, -(-min(self.total, self.count_cap) // self.page_size))
 
 
 def list_requests(
@@ -274,18 +292,25 @@ def list_requests(
     page: int = 1,
     page_size: int = 50,
     path: str = "/team",
+    count_cap: int = COUNT_CAP,
 ) -> RequestPage:
-    """One page of the requests the user may see, in work order, with the total count."""
+    """One page of the requests the user may see, in work order, with their count (counted up
+    to count_cap + 1; pages beyond the cap are not offered)."""
     now = utcnow()
     query = requests_query(session=session, user=user, filters=filters, path=path, now=now)
-    total = session.scalar(
-        query.order_by(None).with_only_columns(func.count()).select_from(AidRequest)
-    )
-    page = max(1, page)
+    matches = query.order_by(None).with_only_columns(AidRequest.id).limit(count_cap + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(matches))
+    page = min(max(1, page), max(1, -(-count_cap // page_size)))
     items = session.scalars(
         query.options(selectinload(AidRequest.team)).limit(page_size).offset((page - 1) * page_size)
     ).all()
-    return RequestPage(items=list(items), total=int(total or 0), page=page, page_size=page_size)
+    return RequestPage(
+        items=list(items),
+        total=int(total or 0),
+        page=page,
+        page_size=page_size,
+        count_cap=count_cap,
+    )
 
 
 def record_denied(*, session: Session, user: User, path: str, **detail: Any) -> None:

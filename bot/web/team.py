@@ -32,6 +32,7 @@ from bot.requests.service import STATUS_LABELS
 from bot.requests.validation import NEED_LABELS, VULNERABLE_LABELS
 from bot.requests.workspace import (
     AGE_CHOICES,
+    COUNT_CAP,
     ChangeRefused,
     InvalidFilter,
     OutOfScope,
@@ -139,6 +140,7 @@ def team_list(request: Request, user: TeamUser, db: SessionDep, page: str = "1")
             "statuses": list(RequestStatus),
             "query": urlencode(query),
             "page_link": lambda n: "?" + urlencode({**query, "page": n}),
+            "count_cap": COUNT_CAP,
             **labels(),
         },
     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.base import utcnow
 from bot.requests.models import AidRequest
+from bot.requests.rollups import track
 from bot.requests.service import submit_aid_request
 from bot.teams.models import Team
 from bot.users.models import Role, User
@@ -36,7 +37,8 @@ def make_request(
     )
     request = saved.request
     if hours_old:
-        request.created_at = utcnow() - timedelta(hours=hours_old)
+        with track(session=session, request=request):  # its day's count moves with it
+            request.created_at = utcnow() - timedelta(hours=hours_old)
     session.flush()
     return request
 

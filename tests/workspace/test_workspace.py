@@ -260,3 +260,24 @@ def test_a_process_that_imports_only_the_request_service_can_save_requests() -> 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-1500:]
     assert "users" in result.stdout
+
+
+def test_a_long_list_is_counted_up_to_a_cap_and_paged_within_it(
+    session: Session, wards: Wards, web: TestClient
+) -> None:
+    for _ in range(5):
+        make_request(session, ward=BEN_THANH)
+    page = list_requests(
+        session=session,
+        user=wards.admin,
+        filters=RequestFilters(),
+        page=9,
+        page_size=2,
+        count_cap=3,
+    )
+    assert (page.total, page.more, page.pages, page.page) == (4, True, 2, 2)
+    assert len(page.items) == 2  # the last page offered
+    exact = list_requests(session=session, user=wards.admin, filters=RequestFilters(), count_cap=5)
+    assert (exact.total, exact.more, exact.pages) == (5, False, 1)
+    login(web, wards.admin.username)
+    assert "5 yêu cầu khớp bộ lọc." in web.get("/team").text
