@@ -7,8 +7,10 @@ from bot.consents.models import Consent
 from bot.db.base import Base
 from bot.delivery.models import DeadJob
 from bot.handoff.models import ConversationMessage, HandoffRequest
+from bot.notices.models import Notice, NoticeWard
 from bot.outbound.models import OutboundMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
+from bot.residents.area_models import ResidentArea
 from bot.residents.models import Resident
 from bot.subscriptions.models import Subscription
 from bot.teams.models import Team, TeamWard
@@ -27,9 +29,12 @@ __all__ = [
     "DeadJob",
     "HandoffRequest",
     "HealthDeclaration",
+    "Notice",
+    "NoticeWard",
     "OutboundMessage",
     "RequestStatusChange",
     "Resident",
+    "ResidentArea",
     "Subscription",
     "Team",
     "TeamWard",

@@ -114,6 +114,13 @@ PERSONAL_TABLES: tuple[PersonalTable, ...] = (
         age_column="created_at",
         describe="{count} đăng ký nhận tin (phường/xã, tỉnh/thành bạn chọn).",
     ),
+    PersonalTable(
+        "resident_areas",
+        owner="resident_id",
+        age_column="updated_at",
+        describe="Phường/xã, tỉnh/thành bạn cho biết khi hỏi về chương trình hỗ trợ hoặc thông "
+        "báo của địa phương ({count}).",
+    ),
     PersonalTable("residents", owner="conversation_id", age_column="last_seen_at"),
 )
 
@@ -127,6 +134,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "user_teams": "which teams a staff account belongs to",
     "alembic_version": "the schema version",
     "advisories": "the advisory text admins wrote and its targets (areas), not residents",
+    "notices": "what a ward or province tells all its residents, written by staff, not residents",
+    "notice_wards": "which wards a notice applies to",
 }
 
 # Rasa's Redis stores as `hotline run` configures them: the key prefix (Rasa 3.6 makes the

@@ -30,6 +30,7 @@ from bot.web.admin import dashboard, report
 from bot.web.auth.setup import install_auth
 from bot.web.chat_channel import WebChatChannel
 from bot.web.console import routes as console_routes
+from bot.web.notices import routes as notice_routes
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(console_routes.router)
     app.include_router(team.router)
+    app.include_router(notice_routes.router)
     app.include_router(dashboard.router)
     app.include_router(report.router)
     for router in webhook_routers():
