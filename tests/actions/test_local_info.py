@@ -249,7 +249,11 @@ async def test_a_place_not_found_is_asked_again_then_given_up(
     assert SlotSet("local_area_tries", 1) in events
     assert "chưa tìm thấy nơi này" in dispatcher.messages[0]["text"]
     second = tracker(
-        sender=cid, text="tôi không rõ", intent="inform", form="area_form", slots={"local_area_tries": 1}
+        sender=cid,
+        text="tôi không rõ",
+        intent="inform",
+        form="area_form",
+        slots={"local_area_tries": 1},
     )
     events = await ValidateAreaForm().run(CollectingDispatcher(), second, DOMAIN)
     assert SlotSet("local_area", "none") in events

@@ -23,6 +23,7 @@ from bot.privacy.registry import PERSONAL_TABLES
 from bot.privacy.service import owned_by
 from bot.requests.models import RequestStatus
 from bot.requests.service import set_status, submit_aid_request, submit_health_declaration
+from bot.residents.area import Area, remember_area
 from bot.residents.models import Resident
 from bot.subscriptions.service import subscribe
 from tests.requests.factories import BEN_THANH, aid_in, health_in, make_team
@@ -98,6 +99,11 @@ def fill_everything(session: Session, conversation_id: str, *, team_slug: str) -
             channel=conversation_id.split(":")[0],
             created_at=utcnow(),
         )
+    )
+    remember_area(
+        session=session,
+        conversation_id=conversation_id,
+        area=Area(province_code="79", ward_code=BEN_THANH),
     )
     session.flush()
     return saved.request.ref_code
