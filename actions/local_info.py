@@ -81,9 +81,16 @@ def answer_notices(dispatcher: CollectingDispatcher, area: Area, question: str) 
         ]
     hotline = fact("hotlines.local.number")
     if found:
+        shown = found[:1]
+        for described in found[1:]:
+            if sum(map(len, shown)) + len(described) > MAX_ANSWER_CHARS:
+                break
+            shown.append(described)
+        more = len(found) - len(shown)
         dispatcher.utter_message(
             text=f"Thông báo đang có hiệu lực cho {area.label}:\n"
-            + "\n".join(found)
+            + "\n".join(shown)
+            + (f"\nCòn {more} thông báo khác." if more else "")
             + f"\nCần hỏi thêm, bạn gọi {hotline} nhé."
         )
         return

@@ -21,7 +21,8 @@ FILE_NAME = "aid_programmes.yml"
 VIETNAM = timezone(timedelta(hours=7))
 NATIONAL = "national"
 
-Text = Annotated[str, Field(min_length=1, max_length=600)]
+# Short enough that one programme, described in full, fits one Zalo message (2,000 characters).
+Text = Annotated[str, Field(min_length=1, max_length=350)]
 
 
 class AidProgramme(BaseModel):

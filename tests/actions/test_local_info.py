@@ -283,3 +283,16 @@ async def test_a_province_alone_is_enough_for_province_wide_answers(
     )
     assert "Chương trình ha-noi" in reply["text"]
     assert "Chương trình ben-thanh" not in reply["text"]
+
+
+async def test_many_long_notices_fit_one_message(session: Session, programmes: Path) -> None:
+    admin = make_user(session, role=Role.ADMIN)
+    for n in range(5):
+        make_notice(session, admin, wards=[BEN_THANH], text=f"Thông báo {n}: " + "x" * 900)
+    cid = _subscribed(session)
+    _, [reply] = await run(
+        ActionAnswerLocal(),
+        tracker(sender=cid, text="phường có thông báo gì không", intent="ask_local_notice"),
+    )
+    assert len(reply["text"]) < 2000  # Zalo's limit
+    assert "thông báo khác" in reply["text"]

@@ -196,10 +196,10 @@ def notice_create(
         "valid_to": valid_to,
         "area_kind": area_kind,
         "province_code": province_code,
-        "ward_codes": ward_codes,
+        "ward_codes": ", ".join(_codes(ward_codes, wards or [])),
     }
     try:
-        data = _notice_in(form, _codes(ward_codes, wards or []))
+        data = _notice_in(form, _codes(form["ward_codes"], []))
         notice = create_notice(session=db, user=user, data=data, path=request.url.path)
     except NoticeRefused as exc:
         db.commit()  # the refusal stays in the audit trail
@@ -266,10 +266,10 @@ def notice_update(
         "valid_to": valid_to,
         "area_kind": area_kind,
         "province_code": province_code,
-        "ward_codes": ward_codes,
+        "ward_codes": ", ".join(_codes(ward_codes, wards or [])),
     }
     try:
-        data = _notice_in(form, _codes(ward_codes, wards or []))
+        data = _notice_in(form, _codes(form["ward_codes"], []))
         update_notice(session=db, user=user, notice=notice, data=data, path=request.url.path)
     except NoticeRefused as exc:
         db.commit()  # nothing was changed (the area is checked first); the refusal is audited
