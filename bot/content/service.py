@@ -231,7 +231,16 @@ def example_content_in_use(*, content_dir: Path | None = None) -> list[str]:
             isinstance(item, dict) and item.get("verified") is True for item in items
         ):
             found.append(f"{name} (the whole file is marked verified: false)")
-    return found
+    return found + _example_programmes(content_dir)
+
+
+def _example_programmes(content_dir: Path | None) -> list[str]:
+    # Imported here: aid_programmes reads its file through this module.
+    from bot.content.aid_programmes import FILE_NAME, example_programmes
+
+    if not ((content_dir or get_settings().content_dir) / FILE_NAME).exists():
+        return []
+    return example_programmes(content_dir=content_dir)
 
 
 def example_facts(*, content_dir: Path | None = None) -> list[Fact]:
@@ -276,6 +285,7 @@ def check_content(*, content_dir: Path | None = None) -> list[str]:
             render(rumor.get("text", ""), content_dir=content_dir)
         for path in FACTS_USED_BY_CODE:
             fact(path, content_dir=content_dir)
+        _example_programmes(content_dir)  # reading the file checks every entry's schema
     except (ContentError, KeyError, TypeError, yaml.YAMLError) as exc:
         problems.append(str(exc))
     return problems

@@ -8,8 +8,10 @@ from bot.content.models import ContentRevision
 from bot.db.base import Base
 from bot.delivery.models import DeadJob
 from bot.handoff.models import ConversationMessage, HandoffRequest
+from bot.notices.models import Notice, NoticeWard
 from bot.outbound.models import OutboundMessage
 from bot.requests.models import AidRequest, HealthDeclaration, RequestStatusChange
+from bot.residents.area_models import ResidentArea
 from bot.residents.models import Resident
 from bot.rumours.models import RumourGroup, RumourQuestion
 from bot.stats.models import IntentDailyCount
@@ -37,6 +39,9 @@ __all__ = [
     "Resident",
     "RumourGroup",
     "RumourQuestion",
+    "Notice",
+    "NoticeWard",
+    "ResidentArea",
     "Subscription",
     "Team",
     "TeamWard",

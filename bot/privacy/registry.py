@@ -124,6 +124,13 @@ PERSONAL_TABLES: tuple[PersonalTable, ...] = (
         describe="{count} câu hỏi về tin đồn mà bạn muốn được báo khi có câu trả lời (đã bỏ "
         "tên, số điện thoại, địa chỉ).",
     ),
+    PersonalTable(
+        "resident_areas",
+        owner="resident_id",
+        age_column="updated_at",
+        describe="Phường/xã, tỉnh/thành bạn cho biết khi hỏi về chương trình hỗ trợ hoặc thông "
+        "báo của địa phương ({count}).",
+    ),
     PersonalTable("residents", owner="conversation_id", age_column="last_seen_at"),
 )
 
@@ -144,6 +151,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "intent_daily_counts": "counts of messages per day, intent and channel; no text, no id",
     "rumour_groups": "groups of rumour questions with names, phones and addresses removed, and "
     "admins' answers; linked to no resident (the questions are, in rumour_questions)",
+    "notices": "what a ward or province tells all its residents, written by staff, not residents",
+    "notice_wards": "which wards a notice applies to",
 }
 
 # Rasa's Redis stores as `hotline run` configures them: the key prefix (Rasa 3.6 makes the

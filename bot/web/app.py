@@ -32,6 +32,7 @@ from bot.web.auth.setup import install_auth
 from bot.web.chat_channel import WebChatChannel
 from bot.web.console import routes as console_routes
 from bot.web.webhook_lane import WebhookLane, post_handlers
+from bot.web.notices import routes as notice_routes
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(console_routes.router)
     app.include_router(team.router)
+    app.include_router(notice_routes.router)
     app.include_router(dashboard.router)
     app.include_router(report.router)
     install_management_pages(app)  # content, teams, audit trail

@@ -23,6 +23,7 @@ from bot.privacy.registry import PERSONAL_TABLES
 from bot.privacy.service import owned_by
 from bot.requests.models import RequestStatus
 from bot.requests.service import set_status, submit_aid_request, submit_health_declaration
+from bot.residents.area import Area, remember_area
 from bot.residents.models import Resident
 from bot.rumours.service import record_question
 from bot.subscriptions.service import subscribe
@@ -105,6 +106,11 @@ def fill_everything(session: Session, conversation_id: str, *, team_slug: str) -
     )
     if question is not None:  # asked to be told the answer: linked to the conversation
         question.conversation_id = conversation_id
+    remember_area(
+        session=session,
+        conversation_id=conversation_id,
+        area=Area(province_code="79", ward_code=BEN_THANH),
+    )
     session.flush()
     return saved.request.ref_code
 

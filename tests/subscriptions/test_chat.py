@@ -166,3 +166,19 @@ async def test_a_block_or_unfollow_ends_the_subscription(
 def test_subscriptions_are_in_the_privacy_registry() -> None:
     assert table("subscriptions").owner == "conversation_id"
     assert table("advisory_deliveries").owner == "conversation_id"
+
+
+async def test_the_greetings_subscribe_button_reaches_the_subscription(
+    pipeline: ConversationPipeline, fake_rasa: FakeRasa
+) -> None:
+    """The greeting's button sends its payload as the message: the command, not an intent."""
+    import yaml
+
+    from bot.settings import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain" / "core.yml").read_text(encoding="utf-8"))
+    buttons = domain["responses"]["utter_greet"][0]["buttons"]
+    [button] = [b for b in buttons if b["title"] == "Đăng ký nhận tin"]
+    replies = await pipeline.handle(InboundMessage(CID, button["payload"]))
+    assert [b.title for b in replies[0].buttons] == ["Đồng ý", "Không"]
+    assert fake_rasa.turns == []

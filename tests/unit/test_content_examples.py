@@ -72,6 +72,11 @@ def test_the_local_hotline_falls_back_to_the_national_health_line(content: Path)
 
 
 def test_a_verified_local_number_is_shown(content: Path) -> None:
+    programmes = content / "aid_programmes.yml"
+    programmes.write_text(
+        programmes.read_text(encoding="utf-8").replace("verified: false", "verified: true"),
+        encoding="utf-8",
+    )
     path = content / "facts.yml"
     facts = _load(path)
     facts["hotlines"]["local"].update(number="0236 3822 111", verified=True)
@@ -126,6 +131,11 @@ def _verify_everything(content: Path) -> None:
             path.read_text(encoding="utf-8").replace("verified: false", "verified: true", 1),
             encoding="utf-8",
         )
+    programmes = content / "aid_programmes.yml"
+    programmes.write_text(
+        programmes.read_text(encoding="utf-8").replace("verified: false", "verified: true"),
+        encoding="utf-8",
+    )
     path = content / "facts.yml"
     facts = _load(path)
     for group in ("hotlines.local", "testing", "vaccination", "support"):
@@ -228,3 +238,10 @@ def test_content_check_lists_the_examples_and_fails_in_production(
         assert "hotlines.local.number" in refused.output
     finally:
         get_settings.cache_clear()
+
+
+def test_example_programmes_are_listed_and_block_production(content: Path) -> None:
+    examples = example_content_in_use(content_dir=content)
+    assert "aid_programmes.yml tro-cap-that-nghiep (example, not verified)" in examples
+    _verify_everything(content)
+    assert example_content_in_use(content_dir=content) == []

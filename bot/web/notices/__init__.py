@@ -1,0 +1,1 @@
+"""/notices: ward notices written by admins (any area) and team members (their wards)."""
