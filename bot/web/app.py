@@ -31,8 +31,8 @@ from bot.web.admin.forms import install_management_pages
 from bot.web.auth.setup import install_auth
 from bot.web.chat_channel import WebChatChannel
 from bot.web.console import routes as console_routes
-from bot.web.webhook_lane import WebhookLane, post_handlers
 from bot.web.notices import routes as notice_routes
+from bot.web.webhook_lane import WebhookLane, post_handlers
 
 logger = logging.getLogger(__name__)
 
