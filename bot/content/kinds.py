@@ -14,9 +14,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic import Field as Size
 
+from bot.content.aid_programmes import CONTENT_KIND as AID_PROGRAMMES_KIND
+from bot.content.aid_programmes import FILE_NAME as AID_PROGRAMMES_FILE
+from bot.content.aid_programmes import NATIONAL, AidProgramme, describe_programme
 from bot.content.service import _PLACEHOLDER, ContentError, _lookup, render
 from hotline_nlu.normalize import fold, strip_diacritics
 
@@ -357,6 +368,63 @@ _faq_read, _faq_write = mapping_entries("topics")
 _rumor_read, _rumor_write = list_entries("rumors")
 _canned_read, _canned_write = list_entries("replies")
 
+# --- aid_programmes.yml: support programmes the bot answers for the resident's area -----------
+
+
+class AidProgrammeEntry(AidProgramme):
+    """A programme as the form sends it: the area as lines, "national" alone for the whole country."""
+
+    @field_validator("area", mode="before")
+    @classmethod
+    def _national_line(cls, value: Any) -> Any:
+        if isinstance(value, list) and [str(v).strip() for v in value] == [NATIONAL]:
+            return NATIONAL
+        return value
+
+    @field_validator("valid_to", mode="before")
+    @classmethod
+    def _open_ended(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+_programme_read, _programme_write = list_entries("programmes")
+
+
+def _programme_fields(_value: dict[str, Any]) -> list[FormField]:
+    short = "tối đa 350 ký tự, để một chương trình vừa một tin nhắn"
+    return [
+        FormField(
+            "id", "Mã", help="chữ thường không dấu, ví dụ: tro-cap-that-nghiep", fixed_on_edit=True
+        ),
+        FormField("name", "Tên chương trình", max_length=200),
+        FormField("eligible", "Đối tượng", "textarea", help=short, max_length=350),
+        FormField("benefit", "Mức hỗ trợ", "textarea", help=short, max_length=350),
+        FormField("papers", "Giấy tờ cần có", "textarea", help=short, max_length=350),
+        FormField("how", "Nộp ở đâu, thế nào", "textarea", help=short, max_length=350),
+        FormField("valid_from", "Áp dụng từ ngày", help="YYYY-MM-DD, ví dụ 2026-01-01"),
+        FormField(
+            "valid_to", "Đến hết ngày", help="YYYY-MM-DD; bỏ trống: đến khi có thông báo mới"
+        ),
+        FormField(
+            "area",
+            "Khu vực áp dụng",
+            "lines",
+            help='Một dòng "national" cho toàn quốc, hoặc mỗi dòng một mã tỉnh/thành hay phường/xã',
+        ),
+        FormField("keywords", "Từ khóa", "lines", help="Cụm từ người dân hay dùng khi hỏi"),
+        _VERIFIED,
+    ]
+
+
+def _programme_preview(value: dict[str, Any]) -> Preview:
+    try:
+        programme = AidProgrammeEntry.model_validate(value)
+    except ValidationError:
+        return Preview(notes=["Chưa xem trước được: nội dung chưa hợp lệ."])
+    notes = [] if programme.verified else ["Nội dung chưa được đánh dấu đã xác minh."]
+    return Preview(text=describe_programme(programme), notes=notes)
+
+
 KINDS: dict[str, ContentKind] = {
     kind.name: kind
     for kind in (
@@ -441,6 +509,18 @@ KINDS: dict[str, ContentKind] = {
             fields=_fact_fields,
             preview=_fact_preview,
             title=_fact_title,
+        ),
+        ContentKind(
+            name=AID_PROGRAMMES_KIND,
+            label="Chương trình hỗ trợ",
+            file=AID_PROGRAMMES_FILE,
+            schema=AidProgrammeEntry,
+            read=_programme_read,
+            write=_programme_write,
+            fields=_programme_fields,
+            preview=_programme_preview,
+            title=lambda _key, value: str(value.get("name") or ""),
+            key_field="id",
         ),
     )
 }

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.audit.models import AuditEvent
 from bot.console.content import canned_replies
 from bot.content import revisions
+from bot.content.aid_programmes import load_aid_programmes
 from bot.content.kinds import KINDS
 from bot.content.models import ContentRevision
 from bot.content.revisions import (
@@ -274,3 +275,37 @@ def test_reading_the_edits_does_not_wait_for_a_writer_on_sqlite(
         assert "Gọi 115 khi khẩn cấp" in faq_answer("ask_testing").text
     finally:
         engine.dispose()
+
+
+def test_an_edited_aid_programme_is_what_the_bot_answers_from(
+    session: Session, admin: User
+) -> None:
+    kind = KINDS["aid_programmes"]
+    entry = get_entry(session=session, kind=kind, key="tro-cap-that-nghiep")
+    assert entry is not None
+    value = dict(entry.value) | {
+        "benefit": "Mỗi tháng bằng 60% mức lương bình quân đóng bảo hiểm thất nghiệp.",
+        "area": ["national"],
+        "valid_to": "",
+    }
+    save_entry(session=session, kind=kind, key="tro-cap-that-nghiep", value=value, author=admin)
+    programmes = {p.id: p for p in load_aid_programmes().programmes}
+    edited = programmes["tro-cap-that-nghiep"]
+    assert edited.benefit.startswith("Mỗi tháng bằng 60%")
+    assert edited.area == "national"
+    assert edited.valid_to is None  # left empty: until further notice
+
+
+def test_an_aid_programme_for_an_unknown_area_is_refused(session: Session, admin: User) -> None:
+    kind = KINDS["aid_programmes"]
+    entry = get_entry(session=session, kind=kind, key="tro-cap-that-nghiep")
+    assert entry is not None
+    with pytest.raises(ContentEditError) as refused:
+        save_entry(
+            session=session,
+            kind=kind,
+            key="tro-cap-that-nghiep",
+            value=dict(entry.value) | {"area": ["99999"]},
+            author=admin,
+        )
+    assert "99999" in str(refused.value)
