@@ -1,8 +1,19 @@
-"""Talks to the Rasa server over HTTP (REST channel for turns, HTTP API with the token)."""
+"""Talks to the Rasa servers over HTTP (REST channel for turns, HTTP API with the token).
+
+With several servers (RASA_URLS, all on Redis tracker and lock stores) each conversation has
+its own order of servers (rendezvous hashing: adding or removing a server moves only the
+conversations that server takes or had); it goes to the first one that accepts a connection.
+A server that refuses one is skipped for RASA_DOWN_SECONDS, and its conversations go to their
+next server meanwhile, where the tracker in Redis carries on the form with its slots. Only a
+refused connection moves a turn: an answer that fails later may have been processed, and
+sending it again elsewhere would make the resident say it twice.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -21,19 +32,67 @@ class RasaUnavailable(RuntimeError):
     """Rasa did not answer, or answered with an error."""
 
 
+# A machine that is gone does not refuse: it does not answer. Give up connecting soon.
+CONNECT_TIMEOUT_SECONDS = 3.0
+
+
+def server_order(servers: list[str], conversation_id: str) -> list[str]:
+    """The servers in the order a conversation tries them (highest rendezvous weight first)."""
+
+    def weight(server: str) -> bytes:
+        return hashlib.blake2b(f"{server}\n{conversation_id}".encode(), digest_size=8).digest()
+
+    return sorted(servers, key=weight, reverse=True)
+
+
 class RasaClient:
     """One pooled HTTP client per process, created by the edge that owns its lifetime."""
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
         self._settings = settings
+        self._servers = settings.rasa_servers
+        self._down_until: dict[str, float] = {}
         self._client = client or httpx.AsyncClient(
-            base_url=settings.rasa_url,
-            timeout=settings.rasa_timeout_seconds,
+            timeout=httpx.Timeout(
+                settings.rasa_timeout_seconds,
+                connect=min(CONNECT_TIMEOUT_SECONDS, settings.rasa_timeout_seconds),
+            ),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
         )
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def servers_for(self, conversation_id: str) -> list[str]:
+        """The order to try the servers in: the conversation's own, those seen down last."""
+        now = time.monotonic()
+        order = server_order(self._servers, conversation_id)
+        up = [server for server in order if self._down_until.get(server, 0.0) <= now]
+        return up + [server for server in order if server not in up]
+
+    async def _request(
+        self, method: str, path: str, *, conversation_id: str = "", **kwargs: Any
+    ) -> httpx.Response:
+        """Sends to the conversation's first server that takes the connection.
+
+        Raises the last httpx error when none does; errors after connecting are not retried.
+        """
+        failure: httpx.HTTPError | None = None
+        for server in self.servers_for(conversation_id):
+            try:
+                response = await self._client.request(method, f"{server}{path}", **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Nothing reached it: safe to send to the next one.
+                if self._down_until.get(server, 0.0) <= time.monotonic():
+                    logger.warning("rasa server %s unreachable (%s)", server, type(exc).__name__)
+                self._down_until[server] = time.monotonic() + self._settings.rasa_down_seconds
+                failure = exc
+                continue
+            self._down_until.pop(server, None)
+            return response
+        if failure is None:
+            raise RuntimeError("no Rasa server configured")
+        raise failure
 
     async def send(
         self, *, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
@@ -42,7 +101,9 @@ class RasaClient:
         await self._check_action_server()
         body = {"sender": conversation_id, "message": text, "metadata": metadata or {}}
         try:
-            response = await self._client.post("/webhooks/rest/webhook", json=body)
+            response = await self._request(
+                "POST", "/webhooks/rest/webhook", conversation_id=conversation_id, json=body
+            )
             response.raise_for_status()
             payload = response.json()
         except (httpx.HTTPError, ValueError) as exc:
@@ -72,8 +133,10 @@ class RasaClient:
     async def tracker_events(self, conversation_id: str) -> list[dict[str, Any]] | None:
         """Every event Rasa keeps for a conversation (all sessions), or None if unreachable."""
         try:
-            response = await self._client.get(
+            response = await self._request(
+                "GET",
                 f"/conversations/{conversation_id}/tracker",
+                conversation_id=conversation_id,
                 params={"token": self._token(), "include_events": "ALL"},
             )
             response.raise_for_status()
@@ -89,8 +152,10 @@ class RasaClient:
         """Sets a conversation's events in Rasa's tracker store; False if Rasa could not be
         reached. (Rasa's Redis store merges them with the stored ones: delete its key first.)"""
         try:
-            response = await self._client.put(
+            response = await self._request(
+                "PUT",
                 f"/conversations/{conversation_id}/tracker/events",
+                conversation_id=conversation_id,
                 params={"token": self._token()},
                 json=events,
             )
@@ -115,8 +180,10 @@ class RasaClient:
         """
         token = self._settings.rasa_token.get_secret_value()
         try:
-            response = await self._client.post(
+            response = await self._request(
+                "POST",
                 f"/conversations/{conversation_id}/tracker/events",
+                conversation_id=conversation_id,
                 params={"token": token, "include_events": "NONE"},
                 json=[{"event": "restart"}],
                 timeout=10,
@@ -129,7 +196,7 @@ class RasaClient:
         """Returns Rasa's /status (needs the API token); raises RasaUnavailable."""
         token = self._settings.rasa_token.get_secret_value()
         try:
-            response = await self._client.get("/status", params={"token": token}, timeout=3)
+            response = await self._request("GET", "/status", params={"token": token}, timeout=3)
             response.raise_for_status()
             return dict(response.json())
         except (httpx.HTTPError, ValueError) as exc:
@@ -139,8 +206,10 @@ class RasaClient:
         """Returns the form the conversation is in the middle of, or None (also when Rasa is down)."""
         token = self._settings.rasa_token.get_secret_value()
         try:
-            response = await self._client.get(
+            response = await self._request(
+                "GET",
                 f"/conversations/{conversation_id}/tracker",
+                conversation_id=conversation_id,
                 params={"token": token, "include_events": "NONE"},
                 timeout=3,
             )
