@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # the same server while it answers, on the next one when it does not. Comma-separated;
     # empty: RASA_URL alone.
     rasa_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # With several Rasa servers each calling its own action server (one pair per machine):
+    # those action servers, in the order of RASA_URLS. A turn skips a server whose action
+    # server is down. Empty: every Rasa server calls ACTION_SERVER_URL.
+    action_server_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # A server that refused a connection is skipped for this long before it is tried again.
     rasa_down_seconds: float = Field(default=5.0, ge=0)
     # Where `hotline run --role rasa` / `--role actions` listen (default: the host and port of
@@ -118,7 +122,7 @@ class Settings(BaseSettings):
     privacy_retention_months: int = Field(default=12, ge=1, le=120)
     privacy_purge_interval_hours: float = Field(default=24.0, gt=0)
 
-    @field_validator("rasa_urls", mode="before")
+    @field_validator("rasa_urls", "action_server_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:
         if isinstance(value, str):
@@ -132,6 +136,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "several RASA_URLS share conversations only through Redis: set REDIS_URL"
             )
+        if self.action_server_urls and len(self.action_server_urls) != len(self.rasa_urls):
+            raise ValueError("ACTION_SERVER_URLS needs one action server per RASA_URLS entry")
         if self.env == "production":
             for name in ("rasa_token", "secret_key", "action_server_token"):
                 if getattr(self, name).get_secret_value() in PLACEHOLDER_SECRETS:

@@ -4,8 +4,9 @@ With several servers (RASA_URLS, all on Redis tracker and lock stores) each conv
 its own order of servers (rendezvous hashing: adding or removing a server moves only the
 conversations that server takes or had); it goes to the first one that accepts a connection.
 A server that refuses one is skipped for RASA_DOWN_SECONDS, and its conversations go to their
-next server meanwhile, where the tracker in Redis carries on the form with its slots. Only a
-refused connection moves a turn: an answer that fails later may have been processed, and
+next server meanwhile, where the tracker in Redis carries on the form with its slots. With
+ACTION_SERVER_URLS (each Rasa server's own action server, in the same order) a turn also skips
+a server whose action server is down. Only a refused connection moves a turn: an answer that fails later may have been processed, and
 sending it again elsewhere would make the resident say it twice.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -51,6 +53,8 @@ class RasaClient:
     def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
         self._settings = settings
         self._servers = settings.rasa_servers
+        # ACTION_SERVER_URLS: the action server each Rasa server calls (one pair per machine).
+        self._paired_actions = dict(zip(self._servers, settings.action_server_urls, strict=False))
         self._down_until: dict[str, float] = {}
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(
@@ -70,22 +74,38 @@ class RasaClient:
         up = [server for server in order if self._down_until.get(server, 0.0) <= now]
         return up + [server for server in order if server not in up]
 
-    async def _request(
-        self, method: str, path: str, *, conversation_id: str = "", **kwargs: Any
-    ) -> httpx.Response:
-        """Sends to the conversation's first server that takes the connection.
+    def _mark_down(self, server: str, reason: str) -> None:
+        if self._down_until.get(server, 0.0) <= time.monotonic():
+            logger.warning("rasa server %s unavailable (%s)", server, reason)
+        self._down_until[server] = time.monotonic() + self._settings.rasa_down_seconds
 
-        Raises the last httpx error when none does; errors after connecting are not retried.
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        conversation_id: str = "",
+        before: Callable[[str], Awaitable[None]] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Sends to the conversation's first server that takes the connection (and whose
+        `before` check passes).
+
+        Raises the last failure when none does; errors after connecting are not retried.
         """
-        failure: httpx.HTTPError | None = None
+        failure: Exception | None = None
         for server in self.servers_for(conversation_id):
             try:
+                if before is not None:
+                    await before(server)
                 response = await self._client.request(method, f"{server}{path}", **kwargs)
+            except RasaUnavailable as exc:
+                self._mark_down(server, str(exc))
+                failure = exc
+                continue
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # Nothing reached it: safe to send to the next one.
-                if self._down_until.get(server, 0.0) <= time.monotonic():
-                    logger.warning("rasa server %s unreachable (%s)", server, type(exc).__name__)
-                self._down_until[server] = time.monotonic() + self._settings.rasa_down_seconds
+                self._mark_down(server, type(exc).__name__)
                 failure = exc
                 continue
             self._down_until.pop(server, None)
@@ -98,11 +118,19 @@ class RasaClient:
         self, *, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[OutboundReply]:
         """Sends one resident message through the REST channel and returns the bot's replies."""
-        await self._check_action_server()
+        before = None
+        if self._paired_actions:  # each server's own action server, checked before its turn
+            before = self._check_paired_action_server
+        else:  # one action server for all: down, no other server would do better
+            await self._check_action_server(self._settings.action_server_url)
         body = {"sender": conversation_id, "message": text, "metadata": metadata or {}}
         try:
             response = await self._request(
-                "POST", "/webhooks/rest/webhook", conversation_id=conversation_id, json=body
+                "POST",
+                "/webhooks/rest/webhook",
+                conversation_id=conversation_id,
+                before=before,
+                json=body,
             )
             response.raise_for_status()
             payload = response.json()
@@ -115,14 +143,18 @@ class RasaClient:
             raise RasaUnavailable("no reply")
         return replies
 
-    async def _check_action_server(self) -> None:
+    async def _check_paired_action_server(self, server: str) -> None:
+        await self._check_action_server(self._paired_actions[server])
+
+    async def _check_action_server(self, action_server_url: str) -> None:
         """Raises RasaUnavailable while the action server is down (e.g. being restarted).
 
         Rasa itself carries on when an action call fails: it drops the action's events and
         answers with whatever else it has, often nothing. Asking first turns that into the
-        "busy" reply, and keeps the half-run turn out of the resident's conversation.
+        "busy" reply (or, with paired servers, the next Rasa server), and keeps the half-run
+        turn out of the resident's conversation.
         """
-        url = f"{self._settings.action_server_url.rstrip('/')}/health"
+        url = f"{action_server_url.rstrip('/')}/health"
         try:
             response = await self._client.get(url, timeout=2)
         except httpx.HTTPError as exc:

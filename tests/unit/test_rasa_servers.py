@@ -109,3 +109,46 @@ async def test_every_server_refusing_makes_the_turn_unavailable() -> None:
     fake.down.clear()
     assert (await rasa.send(conversation_id="web:q", text="xin chào"))[0].text.startswith("từ")
     await rasa.aclose()
+
+
+class PairedServers(RasaServers):
+    """Each Rasa server with its own action server (one pair per machine)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.actions_down: set[str] = set()
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/health":
+            if request.url.host in self.actions_down:
+                raise httpx.ConnectError("connection refused", request=request)
+            return httpx.Response(200)
+        return super().handler(request)
+
+
+async def test_a_server_whose_own_action_server_is_down_is_skipped() -> None:
+    fake = PairedServers()
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        rasa_urls=f"{A},{B}",
+        action_server_urls="http://actions-a.test:5055,http://actions-b.test:5055",
+        redis_url="redis://127.0.0.1:6379/0",
+    )
+    transport = httpx.MockTransport(fake.handler)
+    rasa = RasaClient(settings, client=httpx.AsyncClient(transport=transport))
+    conversation = next(f"web:{n}" for n in range(100) if server_order([A, B], f"web:{n}")[0] == A)
+    fake.actions_down.add("actions-a.test")
+    replies = await rasa.send(conversation_id=conversation, text="xin chào")
+    assert replies[0].text == f"từ {B}"
+    assert fake.turns == [(B, conversation)]  # Rasa A never ran the turn without its actions
+    await rasa.aclose()
+
+
+def test_paired_action_servers_match_the_rasa_servers() -> None:
+    with pytest.raises(ValueError, match="one action server per RASA_URLS"):
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            rasa_urls=f"{A},{B}",
+            action_server_urls="http://actions-a.test:5055",
+            redis_url="redis://127.0.0.1:6379/0",
+        )
