@@ -159,6 +159,35 @@ def telegram_bodies(count: int, offset: int, max_chars: int) -> list[tuple[bytes
     return bodies
 
 
+def measure_turns(
+    web_url: str, processes: dict[str, int], args: argparse.Namespace, figures: dict[str, float]
+) -> list[tuple[str, str, str, str]]:
+    """Form turns through the web app: turns per CPU second of Rasa, actions and web."""
+    rows: list[tuple[str, str, str, str]] = []
+    asyncio.run(form_turns(web_url, 2))  # warm-up: Rasa loads its graphs on first use
+    with Meter(processes) as turns_meter:
+        latencies: list[float] = []
+        turns = replies = 0
+        for _ in range(args.rounds):
+            lat, t, r = asyncio.run(form_turns(web_url, args.conversations))
+            latencies += lat
+            turns += t
+            replies += r
+    for name in processes:
+        figures[f"turns/{name}"] = turns_meter.per_cpu(name, turns)
+        rows.append(
+            (
+                f"form turn ({name})",
+                f"{turns_meter.per_cpu(name, turns):.1f}",
+                f"{turns / turns_meter.wall:.1f}",
+                f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
+                f"p95 {percentile(latencies, 95) * 1000:.0f} ms, {args.conversations} at once",
+            )
+        )
+    figures["replies_per_turn"] = replies / turns
+    return rows
+
+
 def start(specs: list[ProcessSpec], log_dir: Path) -> Supervisor:
     supervisor = Supervisor(specs, echo=False, log_dir=log_dir)
     supervisor.start()
@@ -183,6 +212,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="form runs per conversation slot")
     parser.add_argument("--webhooks", type=int, default=2000)
     parser.add_argument("--outbound", type=int, default=1000)
+    parser.add_argument("--no-rasa", action="store_true", help="webhooks and workers only")
     plan = parser.add_argument_group("capacity plan assumptions")
     plan.add_argument("--residents", type=int, default=3_000_000)
     plan.add_argument("--writing-share", type=float, default=0.02, help="of residents, peak hour")
@@ -219,13 +249,12 @@ def main() -> int:
     os.environ.update(env)
     settings = Settings()
     web_port = free_port()
-    specs = [
-        *role_specs(settings, ["rasa"]),
-        *role_specs(settings, ["actions"]),
+    web, worker = specs = [
         *role_specs(settings, ["web"], port=web_port),
         *role_specs(settings, ["worker"]),
     ]
-    rasa, actions, web, worker = specs
+    if not args.no_rasa:
+        specs += [*role_specs(settings, ["rasa"]), *role_specs(settings, ["actions"])]
     load_before = os.getloadavg()
     supervisor = start(specs, workdir / "log")
     web_url = f"http://127.0.0.1:{web_port}"
@@ -235,28 +264,10 @@ def main() -> int:
         print(
             f"load average at start: {load_before[0]:.2f} on {os.cpu_count()} CPUs; logs {workdir}"
         )
-        asyncio.run(form_turns(web_url, 2))  # warm-up: Rasa loads its graphs on first use
-        processes = {"rasa": pid(rasa), "actions": pid(actions), "web": pid(web)}
-        with Meter(processes) as turns_meter:
-            latencies: list[float] = []
-            turns = replies = 0
-            for _ in range(args.rounds):
-                lat, t, r = asyncio.run(form_turns(web_url, args.conversations))
-                latencies += lat
-                turns += t
-                replies += r
-        for name in processes:
-            figures[f"turns/{name}"] = turns_meter.per_cpu(name, turns)
-            rows.append(
-                (
-                    f"form turn ({name})",
-                    f"{turns_meter.per_cpu(name, turns):.1f}",
-                    f"{turns / turns_meter.wall:.1f}",
-                    f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
-                    f"p95 {percentile(latencies, 95) * 1000:.0f} ms, {args.conversations} at once",
-                )
-            )
-        figures["replies_per_turn"] = replies / turns
+        if not args.no_rasa:
+            rasa, actions = specs[2:]
+            processes = {"rasa": pid(rasa), "actions": pid(actions), "web": pid(web)}
+            rows += measure_turns(web_url, processes, args, figures)
 
         # Webhook acknowledgement, the worker out of the web process; /healthz as the floor.
         n = args.webhooks
@@ -364,8 +375,9 @@ def main() -> int:
     print(f"{'what':<32} {'per CPU s':>10} {'per s (wall)':>13}  notes")
     for what, per_cpu, per_wall, note in rows:
         print(f"{what:<32} {per_cpu:>10} {per_wall:>13}  {note}")
-    print(f"replies per form turn: {figures['replies_per_turn']:.2f}")
-    print_plan(args, figures)
+    if not args.no_rasa:
+        print(f"replies per form turn: {figures['replies_per_turn']:.2f}")
+        print_plan(args, figures)
     return 0
 
 
