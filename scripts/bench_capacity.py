@@ -112,13 +112,13 @@ def wait_for(predicate: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.05)
 
 
-async def form_turns(web_url: str, conversations: int) -> tuple[list[float], int, int]:
-    """Runs FORM in `conversations` web chats at once; (latencies, turns, replies)."""
+async def form_turns(web_url: str, conversations: int) -> tuple[list[float], int, int, int]:
+    """Runs FORM in `conversations` web chats at once; (latencies, turns, replies, busy)."""
     latencies: list[float] = []
-    replies = 0
+    replies = busy = 0
 
     async def one() -> None:
-        nonlocal replies
+        nonlocal replies, busy
         cookies = {"hotline_chat": uuid.uuid4().hex}
         async with httpx.AsyncClient(base_url=web_url, cookies=cookies, timeout=120) as client:
             for text in FORM:
@@ -128,11 +128,11 @@ async def form_turns(web_url: str, conversations: int) -> tuple[list[float], int
                 response.raise_for_status()
                 answer = response.json()["replies"]
                 if any("hệ thống đang bận" in r["text"] for r in answer):
-                    raise SystemExit(f"the stack answered 'busy' to {text!r}")
+                    busy += 1  # a check timed out under load: the form goes on from there
                 replies += len(answer)
 
     await asyncio.gather(*(one() for _ in range(conversations)))
-    return latencies, len(latencies), replies
+    return latencies, len(latencies), replies, busy
 
 
 def telegram_bodies(count: int, offset: int, max_chars: int) -> list[tuple[bytes, dict[str, str]]]:
@@ -167,12 +167,13 @@ def measure_turns(
     asyncio.run(form_turns(web_url, 2))  # warm-up: Rasa loads its graphs on first use
     with Meter(processes) as turns_meter:
         latencies: list[float] = []
-        turns = replies = 0
+        turns = replies = busy = 0
         for _ in range(args.rounds):
-            lat, t, r = asyncio.run(form_turns(web_url, args.conversations))
+            lat, t, r, b = asyncio.run(form_turns(web_url, args.conversations))
             latencies += lat
             turns += t
             replies += r
+            busy += b
     for name in processes:
         figures[f"turns/{name}"] = turns_meter.per_cpu(name, turns)
         rows.append(
@@ -181,7 +182,8 @@ def measure_turns(
                 f"{turns_meter.per_cpu(name, turns):.1f}",
                 f"{turns / turns_meter.wall:.1f}",
                 f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
-                f"p95 {percentile(latencies, 95) * 1000:.0f} ms, {args.conversations} at once",
+                f"p95 {percentile(latencies, 95) * 1000:.0f} ms, {args.conversations} at once, "
+                f"{busy} 'busy'",
             )
         )
     figures["replies_per_turn"] = replies / turns

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from bot.conversations.messages import OutboundReply
@@ -43,6 +43,8 @@ from tests.e2e.conftest import (
     POSTGRES_URL,
     STACK_REDIS_URL,
     ChannelFakes,
+    create_schema,
+    drop_schema,
     free_port,
 )
 
@@ -83,12 +85,7 @@ def cluster(
     if not MODEL_PATH.exists():
         pytest.fail("no trained model: run ./dev test (it trains when needed)")
     workdir = tmp_path_factory.mktemp("cluster")
-    schema = f"e2e_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL or "")
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    admin.dispose()
-    database_url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    schema, database_url = create_schema()
     upgrade(database_url)
 
     rasa_ports = [free_port(), free_port()]
@@ -145,10 +142,7 @@ def cluster(
         )
     finally:
         supervisor.stop()
-        admin = create_engine(POSTGRES_URL or "")
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+        drop_schema(schema)
 
 
 def _wait(predicate: Callable[[], Any], timeout: float = 90) -> Any:
