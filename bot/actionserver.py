@@ -81,7 +81,7 @@ def _is_loopback(host: str) -> bool:
 
 def serve(settings: Settings) -> None:
     """Serves the action app in this process on the configured interface and port."""
-    port = urlsplit(settings.action_server_url).port or 5055
+    port = settings.action_server_port or urlsplit(settings.action_server_url).port or 5055
     app = create_action_app(token=settings.action_server_token.get_secret_value())
     host = settings.action_server_host
     if not _is_loopback(host):

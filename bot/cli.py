@@ -85,36 +85,60 @@ def train(force: bool = typer.Option(False, help="Train even if nothing changed.
 
 @app.command()
 def run(
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            help="What this machine runs: rasa, actions, web, worker (repeat it, or a comma "
+            "list). Default: rasa, actions and web, the workers inside the web app.",
+        ),
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface of the one listening role (default loopback).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port of the one listening role.")] = None,
     rasa_workers: int = typer.Option(1, help="Sanic workers for Rasa (more than 1 needs Redis)."),
     quiet: bool = typer.Option(False, help="Do not echo the processes' output."),
     ready_timeout: float = typer.Option(240, help="Seconds to wait for every process."),
 ) -> None:
-    """Starts Rasa, the action server and the web app, restarts any that dies; Ctrl-C stops all."""
-    from bot.supervisor import RestartPolicy, Supervisor, process_specs
+    """Starts the hotline's processes (all of them by default), restarts any that dies;
+    Ctrl-C stops all."""
+    from bot.supervisor import RestartPolicy, Supervisor, parse_roles, role_specs
     from bot.training import MODEL_PATH
 
     settings = get_settings()
+    try:
+        roles = parse_roles(role or [])
+        specs = role_specs(settings, roles, rasa_workers=rasa_workers, host=host, port=port)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if rasa_workers > 1 and not settings.redis_url:
         raise typer.BadParameter(
             "several Rasa workers share conversations only through Redis: set REDIS_URL"
         )
-    if not MODEL_PATH.exists():
+    if "rasa" in roles and not MODEL_PATH.exists():
         typer.echo("No trained model: run `hotline train` (or ./dev up) first.", err=True)
         raise typer.Exit(2)
-    supervisor = Supervisor(
-        process_specs(settings, rasa_workers=rasa_workers),
-        echo=not quiet,
-        policy=RestartPolicy.from_settings(settings),
-    )
-    typer.echo("Starting Rasa, the action server and the web app…")
+    supervisor = Supervisor(specs, echo=not quiet, policy=RestartPolicy.from_settings(settings))
+    names = {"rasa": "Rasa", "actions": "the action server", "web": "the web app"}
+    typer.echo(f"Starting {', '.join(names.get(r, 'the workers') for r in roles)}…")
     code = supervisor.run(
         ready_timeout=ready_timeout,
-        on_ready=lambda took: (
-            f"\nThe hotline is ready ({took:.0f} s). "
-            f"Chat with it at {settings.public_base_url}/  — Ctrl-C stops everything.\n"
-        ),
+        on_ready=lambda took: _ready_message(settings, specs, took),
     )
     sys.exit(code)
+
+
+def _ready_message(settings: Any, specs: list[Any], took: float) -> str:
+    if {"rasa", "actions", "web"} <= {spec.name for spec in specs}:
+        return (
+            f"\nThe hotline is ready ({took:.0f} s). "
+            f"Chat with it at {settings.public_base_url}/  — Ctrl-C stops everything.\n"
+        )
+    where = ", ".join(
+        f"{spec.name} on {spec.host}:{spec.port}" if spec.port else spec.name for spec in specs
+    )
+    return f"\nReady ({took:.0f} s): {where}. Ctrl-C stops them.\n"
 
 
 @handoffs_app.command("list")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "change-me", "dev-rasa-token", "dev-secret-key", "dev-action-token"}
@@ -37,6 +37,22 @@ class Settings(BaseSettings):
     # Rasa sends it with every action call (Authorization: Bearer …); anything else is refused.
     action_server_token: SecretStr = SecretStr("dev-action-token")
     rasa_timeout_seconds: float = 30.0
+    # Several Rasa servers sharing Redis tracker and lock stores (`hotline run --role rasa` on
+    # each): the web app and the workers spread conversations over them, each conversation on
+    # the same server while it answers, on the next one when it does not. Comma-separated;
+    # empty: RASA_URL alone.
+    rasa_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # With several Rasa servers each calling its own action server (one pair per machine):
+    # those action servers, in the order of RASA_URLS. A turn skips a server whose action
+    # server is down. Empty: every Rasa server calls ACTION_SERVER_URL.
+    action_server_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A server that refused a connection is skipped for this long before it is tried again.
+    rasa_down_seconds: float = Field(default=5.0, ge=0)
+    # Where `hotline run --role rasa` / `--role actions` listen (default: the host and port of
+    # RASA_URL / ACTION_SERVER_URL, loopback); `--host` / `--port` override them.
+    rasa_host: str | None = None
+    rasa_port: int | None = None
+    action_server_port: int | None = None
 
     web_host: str = "127.0.0.1"
     web_port: int = 8000
@@ -110,8 +126,22 @@ class Settings(BaseSettings):
     privacy_retention_months: int = Field(default=12, ge=1, le=120)
     privacy_purge_interval_hours: float = Field(default=24.0, gt=0)
 
+    @field_validator("rasa_urls", "action_server_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
+        if len(self.rasa_urls) > 1 and not self.redis_url:
+            # Each server would keep its own conversations in memory: a failover loses them.
+            raise ValueError(
+                "several RASA_URLS share conversations only through Redis: set REDIS_URL"
+            )
+        if self.action_server_urls and len(self.action_server_urls) != len(self.rasa_urls):
+            raise ValueError("ACTION_SERVER_URLS needs one action server per RASA_URLS entry")
         if self.env == "production":
             for name in ("rasa_token", "secret_key", "action_server_token"):
                 if getattr(self, name).get_secret_value() in PLACEHOLDER_SECRETS:
@@ -161,6 +191,11 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         """Cookies get the Secure flag when the public address is HTTPS."""
         return self.public_base_url.lower().startswith("https://")
+
+    @property
+    def rasa_servers(self) -> list[str]:
+        """The Rasa servers the web app and the workers talk to (RASA_URLS, else RASA_URL)."""
+        return list(self.rasa_urls) or [self.rasa_url.rstrip("/")]
 
     @property
     def is_sqlite(self) -> bool:

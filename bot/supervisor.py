@@ -77,17 +77,23 @@ class ProcessSpec:
     name: str
     argv: list[str]
     env: dict[str, str]
-    ready_url: str
+    ready_url: str | None  # None: ready as soon as it runs (the worker has no port)
     port: int | None = None  # checked free before every start
     host: str = "127.0.0.1"
+    log_name: str = ""  # var/log/<log_name>.log; the name by default
     process: subprocess.Popen[bytes] | None = None
     tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=30))
     failures: collections.deque[float] = field(default_factory=collections.deque)
     restart_at: float | None = None  # set while the process waits to be restarted
 
+    @property
+    def log_file(self) -> str:
+        return f"{self.log_name or self.name}.log"
 
-def write_endpoints(settings: Settings) -> Path:
-    """Writes the endpoints file Rasa runs with: action server, and Redis stores if configured."""
+
+def write_endpoints(settings: Settings, *, port: int | None = None) -> Path:
+    """Writes the endpoints file a Rasa server runs with: the action server, and the Redis
+    tracker and lock stores if configured (what lets several Rasa servers share conversations)."""
     from bot.actionserver import authorization_header
 
     token = settings.action_server_token.get_secret_value()
@@ -122,7 +128,8 @@ def write_endpoints(settings: Settings) -> Path:
         }
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     # One file per Rasa port, so a test stack and a developer's stack never share one.
-    path = RUN_DIR / f"endpoints-{urlsplit(settings.rasa_url).port or 5005}.yml"
+    port = port or settings.rasa_port or urlsplit(settings.rasa_url).port or 5005
+    path = RUN_DIR / f"endpoints-{port}.yml"
     # It holds secrets: readable by this user only, from the first byte on.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
@@ -131,79 +138,166 @@ def write_endpoints(settings: Settings) -> Path:
     return path
 
 
+# `hotline run --role …`: what one machine runs. The default is every role but `worker`
+# (the web app then runs the workers in its own process, as WORKER_IN_PROCESS says).
+ROLES = ("rasa", "actions", "web", "worker")
+ALL_IN_ONE = ("rasa", "actions", "web")
+LISTENING_ROLES = ("rasa", "actions", "web")
+
+
+def parse_roles(values: list[str]) -> list[str]:
+    """Roles from `--role` values (repeatable, or comma-separated), in start-up order."""
+    named = {part.strip().lower() for value in values for part in value.split(",") if part.strip()}
+    unknown = sorted(named - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown role {', '.join(unknown)}: choose from {', '.join(ROLES)}")
+    return [role for role in ROLES if role in named] or list(ALL_IN_ONE)
+
+
+def _probe_host(host: str) -> str:
+    """The address to check a server at: a wildcard bind is reachable on loopback."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 — compared, not bound
+
+
+def role_specs(
+    settings: Settings,
+    roles: list[str],
+    *,
+    rasa_workers: int = 1,
+    host: str | None = None,
+    port: int | None = None,
+) -> list[ProcessSpec]:
+    """How to start each process of the given roles; `host`/`port` are those of the one
+    listening role (refused with several)."""
+    listening = [role for role in roles if role in LISTENING_ROLES]
+    if (host or port) and len(listening) != 1:
+        raise ValueError("--host and --port need exactly one of the roles rasa, actions, web")
+    builders = {"rasa": _rasa_spec, "actions": _actions_spec, "web": _web_spec}
+    specs = []
+    for role in roles:
+        if role == "worker":
+            specs.append(_worker_spec())
+            continue
+        spec = builders[role](settings, roles=roles, host=host, port=port)
+        if role == "rasa" and rasa_workers > 1:
+            spec.env["SANIC_WORKERS"] = str(rasa_workers)
+        specs.append(spec)
+    return specs
+
+
 def process_specs(settings: Settings, *, rasa_workers: int = 1) -> list[ProcessSpec]:
-    """Returns how to start each of the three processes with these settings."""
-    rasa_url = urlsplit(settings.rasa_url)
-    action_url = urlsplit(settings.action_server_url)
-    env = dict(os.environ)
-    rasa = rasa_env()
+    """Returns how to start the all-in-one hotline: Rasa, the action server, the web app."""
+    return role_specs(settings, list(ALL_IN_ONE), rasa_workers=rasa_workers)
+
+
+def _log_name(role: str, port: int | None) -> str:
+    # Several instances of a role on one machine each keep their own log.
+    return f"{role}-{port}" if port else role
+
+
+def _rasa_spec(
+    settings: Settings, *, roles: list[str], host: str | None, port: int | None
+) -> ProcessSpec:
+    url = urlsplit(settings.rasa_url)
+    bind = host or settings.rasa_host or url.hostname or "127.0.0.1"
+    chosen = port or settings.rasa_port or url.port or 5005
+    token = settings.rasa_token.get_secret_value()
+    env = rasa_env()
     # The event broker writes to the app's database, which may come from .env (not Rasa's env).
-    rasa["DATABASE_URL"] = settings.database_url
-    if rasa_workers > 1:
-        rasa["SANIC_WORKERS"] = str(rasa_workers)
-    rasa_host = rasa_url.hostname or "127.0.0.1"
-    rasa_port = rasa_url.port or 5005
-    action_port = action_url.port or 5055
-    return [
-        ProcessSpec(
-            name="rasa",
-            argv=[
-                str(RASA_BIN),
-                "run",
-                "--model",
-                str(MODEL_PATH),
-                "--endpoints",
-                str(write_endpoints(settings)),
-                "--credentials",
-                str(PROJECT_ROOT / "credentials.yml"),
-                "--enable-api",
-                "--auth-token",
-                settings.rasa_token.get_secret_value(),
-                "-i",
-                rasa_host,
-                "-p",
-                str(rasa_port),
-            ],
-            env=rasa,
-            ready_url=f"{settings.rasa_url}/status?token={settings.rasa_token.get_secret_value()}",
-            port=rasa_port,
-            host=rasa_host,
-        ),
-        ProcessSpec(
-            name="actions",
-            argv=[sys.executable, "-m", "bot.actionserver"],
-            env={
-                **env,
-                "PYTHONWARNINGS": "ignore",
-                # The child reads the same values the endpoints file was written from.
-                "ACTION_SERVER_URL": settings.action_server_url,
-                "ACTION_SERVER_HOST": settings.action_server_host,
-                "ACTION_SERVER_TOKEN": settings.action_server_token.get_secret_value(),
-            },
-            ready_url=f"{settings.action_server_url}/health",
-            port=action_port,
-            host=settings.action_server_host,
-        ),
-        ProcessSpec(
-            name="web",
-            argv=[
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bot.web.app:create_app",
-                "--factory",
-                "--host",
-                settings.web_host,
-                "--port",
-                str(settings.web_port),
-                "--no-access-log",
-            ],
-            env=env,
-            ready_url=f"http://{settings.web_host}:{settings.web_port}/healthz",
-            port=settings.web_port,
-            host=settings.web_host,
-        ),
-    ]
+    env["DATABASE_URL"] = settings.database_url
+    # A Rasa server killed mid-turn leaves the conversation's lock in Redis; another server
+    # waits for it to expire. Nobody waits for a turn longer than RASA_TIMEOUT_SECONDS.
+    env.setdefault("TICKET_LOCK_LIFETIME", str(max(1, int(settings.rasa_timeout_seconds))))
+    return ProcessSpec(
+        name="rasa",
+        argv=[
+            str(RASA_BIN),
+            "run",
+            "--model",
+            str(MODEL_PATH),
+            "--endpoints",
+            str(write_endpoints(settings, port=chosen)),
+            "--credentials",
+            str(PROJECT_ROOT / "credentials.yml"),
+            "--enable-api",
+            "--auth-token",
+            token,
+            "-i",
+            bind,
+            "-p",
+            str(chosen),
+        ],
+        env=env,
+        ready_url=f"http://{_probe_host(bind)}:{chosen}/status?token={token}",
+        port=chosen,
+        host=bind,
+        log_name=_log_name("rasa", port),
+    )
+
+
+def _actions_spec(
+    settings: Settings, *, roles: list[str], host: str | None, port: int | None
+) -> ProcessSpec:
+    bind = host or settings.action_server_host
+    chosen = port or settings.action_server_port or urlsplit(settings.action_server_url).port
+    chosen = chosen or 5055
+    return ProcessSpec(
+        name="actions",
+        argv=[sys.executable, "-m", "bot.actionserver"],
+        env={
+            **os.environ,
+            "PYTHONWARNINGS": "ignore",
+            # The child reads the same values the endpoints file was written from.
+            "ACTION_SERVER_URL": settings.action_server_url,
+            "ACTION_SERVER_HOST": bind,
+            "ACTION_SERVER_PORT": str(chosen),
+            "ACTION_SERVER_TOKEN": settings.action_server_token.get_secret_value(),
+        },
+        ready_url=f"http://{_probe_host(bind)}:{chosen}/health",
+        port=chosen,
+        host=bind,
+        log_name=_log_name("actions", port),
+    )
+
+
+def _web_spec(
+    settings: Settings, *, roles: list[str], host: str | None, port: int | None
+) -> ProcessSpec:
+    bind = host or settings.web_host
+    chosen = port or settings.web_port
+    env = dict(os.environ)
+    if "worker" in roles:  # the workers have a process of their own here
+        env["WORKER_IN_PROCESS"] = "false"
+    return ProcessSpec(
+        name="web",
+        argv=[
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bot.web.app:create_app",
+            "--factory",
+            "--host",
+            bind,
+            "--port",
+            str(chosen),
+            "--no-access-log",
+        ],
+        env=env,
+        ready_url=f"http://{_probe_host(bind)}:{chosen}/healthz",
+        port=chosen,
+        host=bind,
+        log_name=_log_name("web", port),
+    )
+
+
+def _worker_spec() -> ProcessSpec:
+    return ProcessSpec(
+        name="worker",
+        argv=[sys.executable, "-m", "bot.cli", "worker"],
+        env=dict(os.environ),
+        ready_url=None,  # no port: ready once it runs (it says "workers running" in its log)
+        log_name=f"worker-{os.getpid()}",
+    )
 
 
 # --- children die with the supervisor (Linux) ---
@@ -335,7 +429,7 @@ class Supervisor:
     def _pump(self, spec: ProcessSpec, process: subprocess.Popen[bytes]) -> None:
         if process.stdout is None:
             raise RuntimeError("process.stdout is missing")
-        with process.stdout, (self.log_dir / f"{spec.name}.log").open("ab") as log:
+        with process.stdout, (self.log_dir / spec.log_file).open("ab") as log:
             for raw in process.stdout:
                 log.write(raw)
                 log.flush()
@@ -366,6 +460,9 @@ class Supervisor:
                 if time.monotonic() > deadline:
                     return pending[0]
                 spec = pending[0]
+                if spec.ready_url is None:
+                    pending.pop(0)
+                    continue
                 try:
                     if client.get(spec.ready_url).status_code == 200:
                         pending.pop(0)
@@ -406,7 +503,7 @@ class Supervisor:
             return (
                 f"The {spec.name} process failed {len(spec.failures)} times within "
                 f"{self.policy.window_seconds:.0f} s (last: {reason}); giving up and stopping "
-                f"the hotline. Its log: {self.log_dir / (spec.name + '.log')}"
+                f"the hotline. Its log: {self.log_dir / spec.log_file}"
             )
         delay = self.policy.delay(len(spec.failures))
         spec.restart_at = now + delay
@@ -435,7 +532,7 @@ class Supervisor:
     def _say_tail(self, spec: ProcessSpec) -> None:
         lines = [line for line in list(spec.tail)[-15:] if line]
         if lines:
-            self.say(f"Its last lines (full log: {self.log_dir / (spec.name + '.log')}):")
+            self.say(f"Its last lines (full log: {self.log_dir / spec.log_file}):")
             for line in lines:
                 self.say(f"  {line}")
 

@@ -280,12 +280,13 @@ def start_sending(*, session: Session, advisory: Advisory, user: User | str) -> 
 
 
 def due_scheduled(*, session: Session, now: datetime) -> list[int]:
-    """Ids of scheduled advisories whose time has come."""
+    """Ids of scheduled advisories whose time has come, locked for this transaction."""
     return list(
         session.scalars(
-            select(Advisory.id).where(
-                Advisory.status == AdvisoryStatus.SCHEDULED, Advisory.send_at <= now
-            )
+            select(Advisory.id)
+            .where(Advisory.status == AdvisoryStatus.SCHEDULED, Advisory.send_at <= now)
+            # Every worker's scheduler looks: the first takes them, the others skip them.
+            .with_for_update(skip_locked=True)
         )
     )
 

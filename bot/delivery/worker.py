@@ -22,8 +22,11 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from typing import Any
+
+from redis.exceptions import LockError
 
 from bot.channels.incidents import set_reachable
 from bot.conversations.messages import OutboundReply
@@ -44,6 +47,9 @@ PROGRESS_TTL_SECONDS = 24 * 3600
 ATTEMPTS_TTL_SECONDS = 7 * 24 * 3600
 JOB_MAX_ATTEMPTS = 5
 BOT_REPLY = "bot_reply"
+# Held in Redis by the worker running a conversation's job, so that two workers never run
+# two turns of one resident at once (their replies would interleave).
+CONVERSATION_LOCK_PREFIX = "joblock:"
 
 
 def _set_reachable(conversation_id: str, reachable: bool) -> None:
@@ -183,8 +189,9 @@ class DeliveryWorker:
         key = job.conversation_id
         self._lock_users[key] += 1
         try:
-            # One job at a time per conversation keeps a resident's replies in order.
-            async with self._conversation_locks[key]:
+            # One job at a time per conversation keeps a resident's replies in order: in this
+            # process, and across the workers sharing the queue.
+            async with self._conversation_locks[key], self._hold_conversation(key):
                 await self.process(entry_id, job)
             await self._queue.ack(entry_id)
             await self._queue.redis.delete(f"attempts:{entry_id}")
@@ -199,6 +206,30 @@ class DeliveryWorker:
             if self._lock_users[key] == 0:  # nobody holds or waits for it
                 del self._lock_users[key]
                 self._conversation_locks.pop(key, None)
+
+    @asynccontextmanager
+    async def _hold_conversation(self, conversation_id: str) -> AsyncIterator[None]:
+        """Holds the conversation for this worker while it runs a job (only with a real Redis:
+        the stand-in is this process's own, and the local lock is enough).
+
+        The hold expires after WORKER_CLAIM_IDLE_SECONDS, when a dead worker's job may be taken
+        over anyway; a job that runs longer (replies retried for minutes) loses it, and the
+        conversation's next job may then start before it ends.
+        """
+        if not self._settings.redis_url:
+            yield
+            return
+        lock = self._queue.redis.lock(
+            f"{CONVERSATION_LOCK_PREFIX}{conversation_id}",
+            timeout=self._settings.worker_claim_idle_seconds,
+            sleep=0.05,
+        )
+        await lock.acquire()
+        try:
+            yield
+        finally:
+            with suppress(LockError):  # expired meanwhile: nothing to release
+                await lock.release()
 
     async def _failed(self, entry_id: str, job: Job, exc: Exception) -> None:
         """Counts a failed try; the last one makes the job a dead letter."""

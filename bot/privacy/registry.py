@@ -222,6 +222,7 @@ KEYS_WITHOUT_PERSONAL_DATA: dict[str, str] = {
     "rl:": "rate-limit counters; a chat's marker lives about a second",
     "privacy:": "when the retention purge last ran",
     "hotline:lock:": "Rasa's lock store: ticket numbers per conversation",
+    "joblock:": "which worker runs a conversation's job now (expires with the job's claim)",
     "hotline:jobs": "the default name of the jobs stream (listed above as JOBS_STREAM)",
 }
 

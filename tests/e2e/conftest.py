@@ -156,6 +156,23 @@ def channel_fakes() -> Iterator[ChannelFakes]:
     fakes.zalo.stop()
 
 
+def create_schema() -> tuple[str, str]:
+    """A fresh schema in the test PostgreSQL database: its name and a URL that uses it."""
+    schema = f"e2e_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL or "")
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()  # an engine left to the GC leaves its connection open (ResourceWarning)
+    return schema, f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+def drop_schema(schema: str) -> None:
+    admin = create_engine(POSTGRES_URL or "")
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def live_stack(
     tmp_path_factory: pytest.TempPathFactory, channel_fakes: ChannelFakes
@@ -168,12 +185,7 @@ def live_stack(
 
     schema = None
     if POSTGRES_URL:
-        schema = f"e2e_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        admin.dispose()  # an engine left to the GC leaves its connection open (ResourceWarning)
-        database_url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        schema, database_url = create_schema()
     else:
         database_url = f"sqlite:///{workdir / 'hotline.db'}"
     upgrade(database_url)
@@ -223,7 +235,4 @@ def live_stack(
     finally:
         supervisor.stop()
         if schema:
-            admin = create_engine(POSTGRES_URL or "")
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
+            drop_schema(schema)
