@@ -5,7 +5,7 @@ counts and charts), the filters, the order of work, overdue limits, and what a t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select
@@ -220,11 +220,18 @@ def filter_conditions(filters: RequestFilters, now: datetime) -> list[ColumnElem
 
 
 def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
-    """UTC bounds of whole days in Vietnam's time (UTC+7), the last day included."""
+    """UTC bounds of whole days in Vietnam's time (UTC+7), the last day included.
+
+    In UTC, not UTC+7: SQLite keeps a datetime as text without its offset, so a bound must be
+    in the same zone as the stored values (PostgreSQL's timestamptz would take either)."""
     from bot.web.templating import VIETNAM
 
-    start = datetime.combine(first, time(), VIETNAM) if first else None
-    end = datetime.combine(last + timedelta(days=1), time(), VIETNAM) if last else None
+    start = datetime.combine(first, time(), VIETNAM).astimezone(UTC) if first else None
+    end = (
+        datetime.combine(last + timedelta(days=1), time(), VIETNAM).astimezone(UTC)
+        if last
+        else None
+    )
     return start, end
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
@@ -55,7 +55,7 @@ def _send_at(raw: str) -> datetime | None:
     if not raw.strip():
         return None
     try:
-        return datetime.fromisoformat(raw.strip()).replace(tzinfo=VIETNAM)
+        return datetime.fromisoformat(raw.strip()).replace(tzinfo=VIETNAM).astimezone(UTC)
     except ValueError:
         raise AdvisoryError("Giờ gửi không hợp lệ (ngày và giờ, giờ Việt Nam).") from None
 

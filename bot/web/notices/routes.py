@@ -3,7 +3,7 @@ live in bot/notices/service.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -53,7 +53,7 @@ def _moment(raw: str, label: str, *, required: bool = False) -> datetime | None:
             raise NoticeError(f"Chưa nhập {label}.")
         return None
     try:
-        return datetime.fromisoformat(raw.strip()).replace(tzinfo=VIETNAM)
+        return datetime.fromisoformat(raw.strip()).replace(tzinfo=VIETNAM).astimezone(UTC)
     except ValueError:
         raise NoticeError(
             f"{label.capitalize()} không hợp lệ (ngày và giờ, giờ Việt Nam)."
