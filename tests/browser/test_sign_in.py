@@ -205,10 +205,12 @@ def test_admin_pages_escape_what_people_typed(
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     sign_in(page, username)
     page.goto("/admin/users")
-    page.get_by_label("Tên đăng nhập", exact=True).fill("script.test")
-    page.get_by_label("Họ tên").fill('<script>alert("x")</script> Lan')
-    page.get_by_label("Vai trò", exact=True).select_option("staff")
-    page.get_by_role("button", name="Tạo và cấp mật khẩu dùng một lần").click()
+    # The creation form (each account's row has an edit form with the same labels).
+    create = page.locator('form[action="/admin/users"]')
+    create.get_by_label("Tên đăng nhập", exact=True).fill("script.test")
+    create.get_by_label("Họ tên").fill('<script>alert("x")</script> Lan')
+    create.get_by_label("Vai trò", exact=True).select_option("staff")
+    create.get_by_role("button", name="Tạo và cấp mật khẩu dùng một lần").click()
     expect(page.locator("#one-time-password")).to_have_text(
         re.compile(r"^[A-Za-z0-9]{4}(-[A-Za-z0-9]{4}){3}$")
     )
