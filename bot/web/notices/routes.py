@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -167,11 +167,7 @@ def notice_new(request: Request, user: TeamUser) -> Response:
     return _editor(request, user, form)
 
 
-@router.post("/new")
-def notice_create(
-    request: Request,
-    user: TeamUser,
-    db: SessionDep,
+def _posted_form(
     kind: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
     place: Annotated[str, Form()] = "",
@@ -183,10 +179,9 @@ def notice_create(
     province_code: Annotated[str, Form()] = "",
     ward_codes: Annotated[str, Form()] = "",
     wards: Annotated[list[str] | None, Form()] = None,
-) -> Response:
-    if (refused := _writer(request, user)) is not None:
-        return refused
-    form = {
+) -> dict[str, str]:
+    """The editor's fields as posted (create and edit post the same form)."""
+    return {
         "kind": kind,
         "text": text,
         "place": place,
@@ -198,6 +193,20 @@ def notice_create(
         "province_code": province_code,
         "ward_codes": ", ".join(_codes(ward_codes, wards or [])),
     }
+
+
+PostedForm = Annotated[dict[str, str], Depends(_posted_form)]
+
+
+@router.post("/new")
+def notice_create(
+    request: Request,
+    user: TeamUser,
+    db: SessionDep,
+    form: PostedForm,
+) -> Response:
+    if (refused := _writer(request, user)) is not None:
+        return refused
     try:
         data = _notice_in(form, _codes(form["ward_codes"], []))
         notice = create_notice(session=db, user=user, data=data, path=request.url.path)
@@ -239,35 +248,13 @@ def notice_update(
     notice_id: int,
     user: TeamUser,
     db: SessionDep,
-    kind: Annotated[str, Form()] = "",
-    text: Annotated[str, Form()] = "",
-    place: Annotated[str, Form()] = "",
-    starts_at: Annotated[str, Form()] = "",
-    ends_at: Annotated[str, Form()] = "",
-    valid_from: Annotated[str, Form()] = "",
-    valid_to: Annotated[str, Form()] = "",
-    area_kind: Annotated[str, Form()] = "wards",
-    province_code: Annotated[str, Form()] = "",
-    ward_codes: Annotated[str, Form()] = "",
-    wards: Annotated[list[str] | None, Form()] = None,
+    form: PostedForm,
 ) -> Response:
     if (refused := _writer(request, user)) is not None:
         return refused
     notice = _found(request, user, db, notice_id)
     if isinstance(notice, Response):
         return notice
-    form = {
-        "kind": kind,
-        "text": text,
-        "place": place,
-        "starts_at": starts_at,
-        "ends_at": ends_at,
-        "valid_from": valid_from,
-        "valid_to": valid_to,
-        "area_kind": area_kind,
-        "province_code": province_code,
-        "ward_codes": ", ".join(_codes(ward_codes, wards or [])),
-    }
     try:
         data = _notice_in(form, _codes(form["ward_codes"], []))
         update_notice(session=db, user=user, notice=notice, data=data, path=request.url.path)
