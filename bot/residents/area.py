@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from bot.audit.service import record_audit
 from bot.db.base import utcnow
 from bot.places.wards import get_ward, province_name
-from bot.requests.models import AidRequest, HealthDeclaration
 from bot.residents.area_models import ResidentArea
 from bot.residents.models import Resident
 from bot.residents.service import get_or_create_resident
 from bot.subscriptions.models import Subscription
+from bot.subscriptions.service import latest_filings
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,7 @@ def resident_area(*, session: Session, conversation_id: str) -> Area | None:
     remembered = session.scalar(select(ResidentArea).where(ResidentArea.resident_id == resident_id))
     if remembered is not None:
         found.append((remembered.updated_at, remembered.province_code, remembered.ward_code))
-    for model in (AidRequest, HealthDeclaration):
-        row = session.execute(
-            select(model.created_at, model.province_code, model.ward_code)
-            .where(model.resident_id == resident_id)
-            .order_by(model.created_at.desc())
-            .limit(1)
-        ).first()
-        if row is not None:
-            found.append((row[0], row[1], row[2]))
+    found.extend(latest_filings(session=session, resident_id=resident_id))
     sub = session.scalar(
         select(Subscription).where(
             Subscription.resident_id == resident_id, Subscription.active.is_(True)

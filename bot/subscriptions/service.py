@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -93,7 +95,17 @@ def latest_request_area(*, session: Session, conversation_id: str) -> tuple[str,
     )
     if resident_id is None:
         return None
-    found: list[tuple[object, str, str]] = []
+    found = latest_filings(session=session, resident_id=resident_id)
+    if not found:
+        return None
+    _, province, ward = max(found, key=lambda r: r[0])
+    return province, ward
+
+
+def latest_filings(*, session: Session, resident_id: int) -> list[tuple[datetime, str, str]]:
+    """(time, province code, ward code) of the resident's latest request and latest
+    declaration, those that exist."""
+    found: list[tuple[datetime, str, str]] = []
     for model in (AidRequest, HealthDeclaration):
         row = session.execute(
             select(model.created_at, model.province_code, model.ward_code)
@@ -103,7 +115,4 @@ def latest_request_area(*, session: Session, conversation_id: str) -> tuple[str,
         ).first()
         if row is not None:
             found.append((row[0], row[1], row[2]))
-    if not found:
-        return None
-    _, province, ward = max(found, key=lambda r: r[0])  # type: ignore[arg-type,return-value]
-    return province, ward
+    return found
