@@ -37,7 +37,7 @@ import yaml
 from bot.ports import PortTaken, check_port_free
 from bot.privacy.registry import RASA_REDIS_KEY_PREFIX, RASA_TRACKER_EXPIRY_SECONDS
 from bot.settings import PROJECT_ROOT, Settings
-from bot.training import MODEL_PATH, RASA_BIN, rasa_env
+from bot.training import MODEL_PATH, RASA_PYTHON, rasa_env
 
 RUN_DIR = PROJECT_ROOT / "var" / "run"
 LOG_DIR = PROJECT_ROOT / "var" / "log"
@@ -211,7 +211,9 @@ def _rasa_spec(
     return ProcessSpec(
         name="rasa",
         argv=[
-            str(RASA_BIN),
+            str(RASA_PYTHON),
+            "-m",
+            "hotline_nlu.launch",  # Rasa's command line, set up for the hotline first
             "run",
             "--model",
             str(MODEL_PATH),

@@ -13,6 +13,7 @@ MODEL_DIR = PROJECT_ROOT / "models"
 MODEL_PATH = MODEL_DIR / "hotline.tar.gz"
 FINGERPRINT_PATH = MODEL_DIR / "hotline.fingerprint"
 RASA_BIN = PROJECT_ROOT / ".venvs" / "rasa" / "bin" / "rasa"
+RASA_PYTHON = RASA_BIN.parent / "python"
 
 # Everything the model is built from, including our tokenizer's code (Rasa's own fingerprint
 # only sees component names and settings, not the code behind them).
@@ -27,7 +28,11 @@ TRAINING_INPUTS = [
 ]
 # Code in those folders that Rasa loads to run, not to train (the event broker counting
 # intents, the tracker store): changing it needs no new model.
-NOT_TRAINING_INPUTS = {"hotline_nlu/stats_broker.py", "hotline_nlu/tracker_store.py"}
+NOT_TRAINING_INPUTS = {
+    "hotline_nlu/launch.py",
+    "hotline_nlu/stats_broker.py",
+    "hotline_nlu/tracker_store.py",
+}
 
 
 def training_fingerprint(root: Path = PROJECT_ROOT) -> str:

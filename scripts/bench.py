@@ -49,13 +49,29 @@ SCRIPT = [
     "con e 5 tuổi tiêm vx dc ko",
     "cảm ơn nhé",
 ]
-BASELINE_CONFIG = """# rasa init's config: pipeline and policies left to Rasa's defaults.
-recipe: default.v1
-language: vi
-assistant_id: bench-baseline
-pipeline:
-policies:
-"""
+# `rasa init` leaves pipeline and policies empty, so Rasa fills in this file of its own.
+RASA_DEFAULT_CONFIG = (
+    ROOT
+    / ".venvs/rasa/lib/python3.10/site-packages/rasa/engine/recipes/config_files"
+    / "default_config.yml"
+)
+
+
+def baseline_config(epochs: int) -> str:
+    """Rasa's default config for our language, with the ML components' epochs set to `epochs`.
+
+    Epochs change the weights, not the work per message: a bare model trained for fewer epochs
+    answers each turn with the same graph, so its turns cost what the 100-epoch one's do (its
+    held-out accuracy is printed so that a reader can see it is a real model, not a broken one).
+    100 epochs of the default DIET take over an hour on 2 cores.
+    """
+    config = yaml.safe_load(RASA_DEFAULT_CONFIG.read_text())
+    config["language"] = "vi"
+    config["assistant_id"] = "bench-baseline"
+    for component in [*config["pipeline"], *config["policies"]]:
+        if "epochs" in component:
+            component["epochs"] = epochs
+    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
 
 
 def free_port() -> int:
@@ -178,16 +194,16 @@ def data_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def baseline_model(workdir: Path) -> Path:
-    """Trains (once per training-data fingerprint) the bare Rasa model with default config."""
-    cache = ROOT / "var" / "bench" / f"baseline-{data_fingerprint()[:12]}.tar.gz"
+def baseline_model(workdir: Path, epochs: int) -> Path:
+    """Trains (once per training-data fingerprint and epochs) the bare model, default config."""
+    cache = ROOT / "var" / "bench" / f"baseline-{data_fingerprint()[:12]}-e{epochs}.tar.gz"
     if cache.exists():
         return cache
     cache.parent.mkdir(parents=True, exist_ok=True)
     config = workdir / "baseline-config.yml"
-    config.write_text(BASELINE_CONFIG)
+    config.write_text(baseline_config(epochs))
     # The default pipeline cannot load our tokenizer, so train on copies of the data only.
-    print("training the baseline model (rasa init's default config; several minutes)…", flush=True)
+    print(f"training the baseline model (rasa init's default config, {epochs} epochs)…", flush=True)
     started = time.monotonic()
     subprocess.run(
         [
@@ -298,6 +314,12 @@ def main() -> int:
     parser.add_argument("--long-web", action="store_true", help="the long one via the web app too")
     parser.add_argument("--redis-url", help="also run two Sanic workers on this Redis")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--baseline-epochs",
+        type=int,
+        default=20,
+        help="epochs of the bare model's DIET (Rasa's default is 100; same cost per turn)",
+    )
     args = parser.parse_args()
     if not MODEL_PATH.exists():
         raise SystemExit("no trained model: run ./dev train first")
@@ -307,7 +329,7 @@ def main() -> int:
     startup: dict[str, tuple[float, float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        base_model = None if args.skip_baseline else baseline_model(workdir)
+        base_model = None if args.skip_baseline else baseline_model(workdir, args.baseline_epochs)
 
         _, settings = stack_env(workdir, None)
         supervisor, took = start(process_specs(settings), workdir / "log-ours")

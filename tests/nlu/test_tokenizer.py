@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
+from tests.nlu.in_rasa import run_in_rasa
 
-import pytest
-
-from bot.training import RASA_BIN, rasa_env
-
-RASA_PY = RASA_BIN.parent / "python"
 _SCRIPT = """
 import json, sys
 from rasa.shared.nlu.training_data.message import Message
@@ -24,18 +18,7 @@ print(json.dumps(out))
 
 
 def tokenize(*texts: str) -> list[list[list[str]]]:
-    if not RASA_PY.exists():
-        pytest.skip("no rasa environment (./dev setup)")
-    done = subprocess.run(
-        [str(RASA_PY), "-c", _SCRIPT],
-        input=json.dumps(texts),
-        capture_output=True,
-        text=True,
-        env=rasa_env(),
-        check=True,
-        timeout=120,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_in_rasa(_SCRIPT, texts, timeout=120)
 
 
 def test_a_code_is_one_placeholder_word_and_keeps_what_was_typed():
