@@ -6,7 +6,8 @@ Rows (each at 1, 10 and 50 concurrent conversations):
   ours/web      web chat API → web app → our Rasa → action server (what a resident gets)
   ours/rasa     our Rasa's REST channel directly (same actions)
   bare/rasa     Rasa trained on the same domain and data with `rasa init`'s default config
-  ours/rasa×2   (with --redis-url) two Sanic workers sharing Redis tracker and lock stores
+  ours/web×2    (with --redis-url) the web app in front of two Rasa Sanic workers sharing Redis
+  ours/rasa×2   (with --redis-url) those two Sanic workers directly
 
 Prints turns/s, p50/p95 latency, start-up time to ready and resident memory of the Rasa
 process. Figures only: nothing here asserts a time.
@@ -26,7 +27,8 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -101,6 +103,23 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its live descendants, in seconds."""
+    total = 0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = int(fields[11]) + int(fields[12])  # utime, stime: fields 14, 15 of stat(5)
+    except FileNotFoundError:
+        return 0.0
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    seconds = total / os.sysconf("SC_CLK_TCK")
+    return seconds + sum(cpu_seconds(int(child)) for child in children.split())
+
+
+# The processes whose CPU time each load is charged with (name → pid), set by main().
+WATCHED: dict[str, int] = {}
+
+
 @dataclass
 class Result:
     name: str
@@ -110,19 +129,34 @@ class Result:
     latencies: list[float]
     errors: int
     load: float = 0.0
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU ms per turn, by process
 
     def row(self) -> str:
         lat = sorted(self.latencies)
         p50 = statistics.median(lat) * 1000 if lat else float("nan")
         p95 = lat[max(0, int(len(lat) * 0.95) - 1)] * 1000 if lat else float("nan")
+        cpu = " ".join(f"{name} {ms:.1f}" for name, ms in self.cpu_ms.items())
         return (
             f"{self.name:<12} {self.level:>5} {self.turns:>6} {self.turns / self.seconds:>9.1f}"
-            f" {p50:>9.0f} {p95:>9.0f} {self.errors:>6} {self.load:>5.1f}"
+            f" {p50:>9.0f} {p95:>9.0f} {self.errors:>6} {self.load:>5.1f}  {cpu}"
         )
 
     def p(self, q: float) -> float:
         lat = sorted(self.latencies)
         return lat[max(0, int(len(lat) * q) - 1)] * 1000 if lat else float("nan")
+
+
+async def each_client(
+    url: str, level: int, work: Callable[[httpx.AsyncClient], Awaitable[None]]
+) -> float:
+    """Runs `work` on `level` clients of their own at once; returns the seconds it took."""
+    started = time.perf_counter()
+    clients = [httpx.AsyncClient(base_url=url, timeout=120) for _ in range(level)]
+    try:
+        await asyncio.gather(*(work(c) for c in clients))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    return time.perf_counter() - started
 
 
 async def load(name: str, url: str, *, web: bool, level: int, turns: int) -> Result:
@@ -152,14 +186,38 @@ async def load(name: str, url: str, *, web: bool, level: int, turns: int) -> Res
             latencies.append(time.perf_counter() - started)
             errors += not ok
 
-    started = time.perf_counter()
-    clients = [httpx.AsyncClient(base_url=url, timeout=120) for _ in range(level)]
-    try:
-        await asyncio.gather(*(conversation(c) for c in clients))
-    finally:
-        await asyncio.gather(*(c.aclose() for c in clients))
-    seconds = time.perf_counter() - started
-    return Result(name, level, len(latencies), seconds, latencies, errors, os.getloadavg()[0])
+    cpu_before = {name: cpu_seconds(pid) for name, pid in WATCHED.items()}
+    seconds = await each_client(url, level, conversation)
+    cpu_ms = {
+        name: (cpu_seconds(pid) - cpu_before[name]) * 1000 / max(1, len(latencies))
+        for name, pid in WATCHED.items()
+    }
+    return Result(
+        name, level, len(latencies), seconds, latencies, errors, os.getloadavg()[0], cpu_ms
+    )
+
+
+async def client_floor(url: str, level: int, requests: int) -> Result:
+    """The load client against a trivial endpoint at the same concurrency: what it adds itself."""
+    latencies: list[float] = []
+    per_client = max(1, requests // level)
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        for _ in range(per_client):
+            started = time.perf_counter()
+            await client.get("/healthz")
+            latencies.append(time.perf_counter() - started)
+
+    seconds = await each_client(url, level, client_loop)
+    return Result(
+        "client/healthz", level, len(latencies), seconds, latencies, 0, os.getloadavg()[0]
+    )
+
+
+def watch(supervisor: Supervisor) -> None:
+    """Charges the following loads with the CPU time of this stack's processes."""
+    WATCHED.clear()
+    WATCHED.update({s.name: s.process.pid for s in supervisor.specs if s.process is not None})
 
 
 async def long_conversation(name: str, url: str, *, web: bool, turns: int) -> Result:
@@ -335,6 +393,8 @@ def main() -> int:
         supervisor, took = start(process_specs(settings), workdir / "log-ours")
         try:
             web_url = f"http://127.0.0.1:{settings.web_port}"
+            results.append(asyncio.run(client_floor(web_url, max(args.levels), 2000)))
+            watch(supervisor)
             results += asyncio.run(measure("ours/web", web_url, True, args.levels, args.turns))
             startup["ours"] = (took, *stack_rss(supervisor))
             results += asyncio.run(
@@ -374,6 +434,7 @@ def main() -> int:
                 )
                 bare_url = f"http://127.0.0.1:{bare_port}"
                 bare_sup, bare_took = start([bare], workdir / "log-bare")
+                watch(bare_sup)
                 try:
                     # "/" answers before the model is loaded: wait for a real reply.
                     started = time.monotonic()
@@ -398,18 +459,23 @@ def main() -> int:
         if args.redis_url:
             _, settings = stack_env(workdir, args.redis_url)
             supervisor, took = start(process_specs(settings, rasa_workers=2), workdir / "log-2w")
+            watch(supervisor)
             try:
+                web_url = f"http://127.0.0.1:{settings.web_port}"
+                results += asyncio.run(
+                    measure("ours/web×2", web_url, True, args.levels, args.turns)
+                )
+                startup["ours×2"] = (took, *stack_rss(supervisor))
                 results += asyncio.run(
                     measure("ours/rasa×2", settings.rasa_url, False, args.levels, args.turns)
                 )
-                startup["ours×2"] = (took, *stack_rss(supervisor))
             finally:
                 supervisor.stop()
 
     print("\nconversation turn benchmark (2 cores; latency in ms; load = 1-min load average)")
     print(
         f"{'stack':<12} {'conc':>5} {'turns':>6} {'turns/s':>9} {'p50':>9} {'p95':>9} {'errors':>6}"
-        f" {'load':>5}"
+        f" {'load':>5}  CPU ms per turn"
     )
     for result in results:
         print(result.row())
@@ -431,11 +497,13 @@ def print_targets(results: list[Result], long: list[Result]) -> None:
     rows = {(r.name, r.level): r for r in results}
     print("\ntargets")
     top = max((r.level for r in results), default=0)
-    web, bare = rows.get(("ours/web", top)), rows.get(("bare/rasa", top))
-    if web and bare:
-        ratio = (web.turns / web.seconds) / (bare.turns / bare.seconds)
-        print(f"  ours/web at {top}: {ratio:.2f}× the bare Rasa's turns/s (target ≥ 2)")
-        print(f"  ours/web at {top}: p95 {web.p(0.95):.0f} ms (target ≤ 1000)")
+    bare = rows.get(("bare/rasa", top))
+    for name in ("ours/web", "ours/web×2"):
+        web = rows.get((name, top))
+        if web and bare:
+            ratio = (web.turns / web.seconds) / (bare.turns / bare.seconds)
+            print(f"  {name} at {top}: {ratio:.2f}× the bare Rasa's turns/s (target ≥ 2)")
+            print(f"  {name} at {top}: p95 {web.p(0.95):.0f} ms (target ≤ 1000)")
     web1, bare1 = rows.get(("ours/web", 1)), rows.get(("bare/rasa", 1))
     if web1 and bare1:
         print(
