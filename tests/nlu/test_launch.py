@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+import yaml
+
+from bot.settings import PROJECT_ROOT as ROOT
 from bot.supervisor import process_specs
-from bot.training import RASA_PYTHON
+from bot.training import MODEL_PATH, RASA_PYTHON
 from tests.nlu.in_rasa import run_in_rasa
 
 # Each reply goes through Rasa's own check and then through the launcher's; both verdicts and
@@ -61,3 +67,45 @@ def test_rasa_is_started_through_the_launcher():
 
     (rasa,) = [spec for spec in process_specs(get_settings()) if spec.name == "rasa"]
     assert rasa.argv[:4] == [str(RASA_PYTHON), "-m", "hotline_nlu.launch", "run"]
+
+
+# The shipped model loaded twice in one process, Rasa's way and the launcher's: every held-out
+# message must get the same intent with the same confidence.
+_LOAD_SCRIPT = """
+import asyncio, json, logging, sys
+logging.disable(logging.WARNING)
+from rasa.core.agent import Agent
+from hotline_nlu.launch import install_inference_only_load
+
+asked = json.loads(sys.stdin.read())
+model, texts = asked["model"], asked["texts"]
+
+def parse_all(agent):
+    results = [asyncio.run(agent.parse_message(text)) for text in texts]
+    return [[r["intent"]["name"], r["intent"]["confidence"]] for r in results]
+
+rasas = parse_all(Agent.load(model))
+install_inference_only_load()
+print(json.dumps([rasas, parse_all(Agent.load(model))]))
+"""
+
+
+def heldout_texts(limit: int) -> list[str]:
+    texts = []
+    for path in sorted((ROOT / "tests" / "nlu").glob("heldout*_plain.yml")):
+        for block in yaml.safe_load(path.read_text())["nlu"]:
+            texts += [line[2:] for line in block["examples"].splitlines() if line.startswith("- ")]
+    return [re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text) for text in texts[:limit]]
+
+
+def test_a_model_loaded_without_a_training_step_answers_exactly_as_rasas_load():
+    if not MODEL_PATH.exists():
+        pytest.skip("no trained model (./dev train)")
+    texts = heldout_texts(120)
+    rasas, ours = run_in_rasa(_LOAD_SCRIPT, {"model": str(MODEL_PATH), "texts": texts})
+    assert len(ours) == len(texts) == 120
+    for text, (intent, confidence), (our_intent, our_confidence) in zip(
+        texts, rasas, ours, strict=True
+    ):
+        assert our_intent == intent, text
+        assert our_confidence == pytest.approx(confidence, abs=1e-5), text
