@@ -25,7 +25,7 @@ import structlog
 MASK = "[hidden]"
 # The keys Rasa's `_anonymizer` would hand an anonymisation plugin (rasa/utils/log_utils.py),
 # and a few more that carry a tracker or a message.
-PERSONAL_KEYS = frozenset(
+MASKED_KEYS = frozenset(
     {
         "text",
         "response_text",
@@ -61,7 +61,7 @@ PERSONAL_KEYS = frozenset(
 
 def mask_personal_data(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """A structlog processor: no message text, slot value or traceback locals pass it."""
-    for key in PERSONAL_KEYS.intersection(event_dict):
+    for key in MASKED_KEYS.intersection(event_dict):
         event_dict[key] = MASK
     exc_info = event_dict.get("exc_info")
     if exc_info:

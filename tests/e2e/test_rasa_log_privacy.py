@@ -39,9 +39,9 @@ def _rest(spec: ProcessSpec, sender: str, text: str) -> httpx.Response:
 
 
 @pytest.fixture(scope="module")
-def rasa_on_private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    tuple[ProcessSpec, PrivateRedis, Path]
-]:
+def rasa_on_private_redis(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ProcessSpec, PrivateRedis, Path]]:
     if not MODEL_PATH.exists():
         pytest.fail("no trained model: run ./dev test (it trains when needed)")
     workdir = tmp_path_factory.mktemp("rasa-logs")
