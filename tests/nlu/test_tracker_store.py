@@ -163,6 +163,12 @@ async def main():
     out["reads_per_turn"] = counting.reads - reads_before
     out["published_texts"] = [e.get("text") for e in broker.events if e["event"] == "user"]
 
+    # The retention purge replacing a long conversation's events (more than one RPUSH takes).
+    kept = [{"event": "bot", "text": f"m{i}", "timestamp": 1_800_000_000 + i} for i in range(2500)]
+    await server_a.save(DialogueStateTracker.from_dict("web:trimmed", kept))
+    trimmed = await server_b.retrieve_full_tracker("web:trimmed")
+    out["trimmed"] = [len(trimmed.events), trimmed.events[-1].text]
+
     # Erasure through the HTTP API (events replaced by none) leaves no key behind.
     await server_b.save(DialogueStateTracker.from_dict("web:moves", []))
     out["left_after_erasure"] = sorted(
@@ -271,6 +277,10 @@ def test_a_turn_reads_the_conversation_once_with_an_event_broker(
 ) -> None:
     assert shared["reads_per_turn"] == 1
     assert shared["published_texts"] == ["one", "two"]
+
+
+def test_a_replaced_log_keeps_every_event_given(shared: dict[str, object]) -> None:
+    assert shared["trimmed"] == [2500, "m2499"]
 
 
 def test_erasure_through_rasa_deletes_the_redis_keys(shared: dict[str, object]) -> None:
