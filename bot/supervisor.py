@@ -41,7 +41,7 @@ from bot.training import MODEL_PATH, RASA_PYTHON, rasa_env
 
 RUN_DIR = PROJECT_ROOT / "var" / "run"
 LOG_DIR = PROJECT_ROOT / "var" / "log"
-# Rasa's tracker store without Redis (hotline_nlu/tracker_store.py, loaded inside Rasa).
+# Rasa's tracker store, in memory or on Redis (hotline_nlu/tracker_store.py, loaded inside Rasa).
 COMPACT_TRACKER_STORE = "hotline_nlu.tracker_store.CompactTrackerStore"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 POLL_SECONDS = 0.2
@@ -92,8 +92,9 @@ class ProcessSpec:
 
 
 def write_endpoints(settings: Settings, *, port: int | None = None) -> Path:
-    """Writes the endpoints file a Rasa server runs with: the action server, and the Redis
-    tracker and lock stores if configured (what lets several Rasa servers share conversations)."""
+    """Writes the endpoints file a Rasa server runs with: the action server, our tracker
+    store (on Redis if configured, with Rasa's Redis lock store: what lets several Rasa servers
+    share conversations)."""
     from bot.actionserver import authorization_header
 
     token = settings.action_server_token.get_secret_value()
@@ -115,10 +116,15 @@ def write_endpoints(settings: Settings, *, port: int | None = None) -> Path:
         }
         if url.password:
             redis["password"] = url.password
-        endpoints["tracker_store"] = {**redis, "record_exp": RASA_TRACKER_EXPIRY_SECONDS}
+        # Rasa's own Redis store rewrites the whole conversation every turn; ours appends.
+        endpoints["tracker_store"] = {
+            **redis,
+            "type": COMPACT_TRACKER_STORE,
+            "record_exp": RASA_TRACKER_EXPIRY_SECONDS,
+        }
         endpoints["lock_store"] = dict(redis)
     else:
-        # In memory, but a turn's cost does not grow with the conversation's length.
+        # In memory; a turn's cost does not grow with the conversation's length either way.
         endpoints["tracker_store"] = {"type": COMPACT_TRACKER_STORE}
     if settings.intent_stats_enabled:
         # Counts of messages per day, intent and channel; reads DATABASE_URL (process_specs).

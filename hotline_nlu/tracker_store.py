@@ -7,13 +7,18 @@ years, so the 600th turn cost six times the 10th. This store keeps two things pe
 conversation:
 
 - the **log**: every event, appended (never rewritten), for the HTTP API's full tracker
-  (`include_events=ALL`: erasure, retention, exports) and the event broker;
+  (`include_events=ALL`: erasure, retention, exports);
 - the **head**: what Rasa works with in a turn — the latest `KEEP_TURNS` resident messages and
   what followed, after a short prefix that restores the state at the cut (slot values, the
   active form). The head is rebuilt once it holds `MAX_TURNS` messages, so it stays small.
 
 The policies look at 4 turns at most (`max_history`), rules at a few, and the actions at the
-last two or three messages, so what the head drops serves nobody in a turn.
+last two or three messages, so what the head drops serves nobody in a turn. A turn hands
+the event broker the events it added, without reading the conversation again.
+
+Both live in this process, or in Redis when `hotline run` has REDIS_URL: then every Rasa server
+of a deployment shares them, and a conversation moves between servers mid-form
+(`tracker_backends`). Rasa's Redis lock store still runs one turn of a conversation at a time.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
@@ -29,13 +35,15 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from hotline_nlu import EARLIER_MESSAGES
+from hotline_nlu.rasa_logs import keep_personal_data_out_of_logs
+from hotline_nlu.tracker_backends import ABSENT, Backend, MemoryBackend, RedisBackend
 
 logger = logging.getLogger(__name__)
 
 KEEP_TURNS = 8  # resident messages the head keeps after it is rebuilt
 MAX_TURNS = 16  # resident messages that make the head be rebuilt
-# How many events of a tracker object are already in the log (set when it is retrieved or saved).
-_LOGGED = "_hotline_logged_events"
+# How a tracker object was read (`_Read`), set on it when it is retrieved or saved.
+_READ = "_hotline_read"
 
 
 def _cut_index(events: list[dict[str, Any]]) -> int | None:
@@ -88,84 +96,123 @@ def compact(events: list[dict[str, Any]], domain: Domain, sender_id: str) -> lis
     return prefix + session[cut:]
 
 
-class _MemoryBackend:
-    def __init__(self) -> None:
-        self.logs: dict[str, list[str]] = {}
-        self.heads: dict[str, str] = {}
+# Tries of a write that another writer keeps coming before (each re-reads the head first).
+MAX_WRITE_TRIES = 5
 
-    def head(self, sender_id: str) -> str | None:
-        return self.heads.get(sender_id)
 
-    def log(self, sender_id: str) -> list[str] | None:
-        return self.logs.get(sender_id)
+@dataclass(frozen=True)
+class _Read:
+    """What a tracker object was read as: its first `logged` events are stored already, and
+    the conversation was at `version`."""
 
-    def append(self, sender_id: str, new: list[str], head: str) -> None:
-        self.logs.setdefault(sender_id, []).extend(new)
-        self.heads[sender_id] = head
+    logged: int
+    version: str
 
-    def replace(self, sender_id: str, log: list[str], head: str) -> None:
-        self.logs[sender_id] = list(log)
-        self.heads[sender_id] = head
 
-    def keys(self) -> Iterable[str]:
-        return list(self.heads)
+class ConcurrentWrites(RuntimeError):
+    """Other writers changed the conversation before every try of a write."""
 
 
 class CompactTrackerStore(TrackerStore, SerializedTrackerAsText):
-    """In-memory tracker store with a log appended to and a small head (see the module)."""
+    """Tracker store with a log appended to and a small head (see the module), in this process
+    or, given a Redis `host` (as `hotline run` writes it with REDIS_URL), in Redis."""
 
     def __init__(
         self,
         domain: Domain,
         event_broker: EventBroker | None = None,
+        host: str | None = None,
         **kwargs: Any,
     ) -> None:
-        self._backend = _MemoryBackend()
-        super().__init__(domain, event_broker, **kwargs)
+        keep_personal_data_out_of_logs()
+        self._backend: Backend = _backend(host, kwargs)
+        super().__init__(domain, event_broker)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The head of the conversation's current session."""
-        stored = self._backend.head(sender_id)
+        stored = await self._backend.head(sender_id)
         if stored is None:
             return None
-        events = json.loads(stored)
+        head, version = stored
+        events = json.loads(head)
         tracker = DialogueStateTracker.from_dict(
             sender_id, events, self.domain.slots, self.max_event_history
         )
-        setattr(tracker, _LOGGED, len(events))
+        setattr(tracker, _READ, _Read(len(events), version))
         return tracker
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
-        """Every event of the conversation, all sessions (not for turns: it is not compacted)."""
-        log = self._backend.log(conversation_id)
-        if log is None:
+        """Every event of the conversation, all sessions (the HTTP API's full tracker; not for
+        turns: its cost grows with the conversation)."""
+        stored = await self._backend.log(conversation_id)
+        if stored is None:
             return None
-        return DialogueStateTracker.from_dict(
+        log, version = stored
+        tracker = DialogueStateTracker.from_dict(
             conversation_id, [json.loads(e) for e in log], self.domain.slots
         )
+        setattr(tracker, _READ, _Read(len(log), version))
+        return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Appends the events new since the tracker was retrieved; rebuilds the head."""
+        """Appends the events new since the tracker was read, and sets the new head; a tracker
+        Rasa built itself (the HTTP API replacing the events) replaces the whole log."""
+        read: _Read | None = getattr(tracker, _READ, None)
         events = [event.as_dict() for event in tracker.events]
-        logged = getattr(tracker, _LOGGED, None)
-        head = json.dumps(compact(events, self.domain, tracker.sender_id), ensure_ascii=False)
-        if logged is None or logged > len(events):
-            # A tracker Rasa built itself (the HTTP API replacing the events): the whole story.
+        if read is None or read.logged > len(events):
             if self.event_broker is not None:
                 await self.stream_events(tracker)
-            self._backend.replace(
-                tracker.sender_id, [json.dumps(e, ensure_ascii=False) for e in events], head
+            version = await self._backend.replace(
+                tracker.sender_id,
+                events=[_dumps(e) for e in events],
+                head=_dumps(compact(events, self.domain, tracker.sender_id)),
             )
-        else:
-            new = events[logged:]
-            if self.event_broker is not None:
-                await self._stream_new_events(
-                    self.event_broker, list(tracker.events)[logged:], tracker.sender_id
-                )
-            self._backend.append(
-                tracker.sender_id, [json.dumps(e, ensure_ascii=False) for e in new], head
+            setattr(tracker, _READ, _Read(len(events), version))
+            return
+        if read.logged == len(events):
+            return  # nothing new (the head is what was read)
+        if self.event_broker is not None:
+            # The new events are known: no read of the stored tracker to find them (Rasa's
+            # own `stream_events` retrieves the tracker again to diff it, once per turn).
+            await self._stream_new_events(
+                self.event_broker, list(tracker.events)[read.logged :], tracker.sender_id
             )
-        setattr(tracker, _LOGGED, len(events))
+        version = await self._append(tracker.sender_id, read, events)
+        setattr(tracker, _READ, _Read(len(events), version))
+
+    async def _append(self, sender_id: str, read: _Read, events: list[dict[str, Any]]) -> str:
+        """Appends events[read.logged:]; if another writer came first, after its events."""
+        new = events[read.logged :]
+        entries = [_dumps(e) for e in new]
+        head_events, version = events, read.version
+        for _ in range(MAX_WRITE_TRIES):
+            head = _dumps(compact(head_events, self.domain, sender_id))
+            written = await self._backend.append(sender_id, version=version, new=entries, head=head)
+            if written:
+                return written
+            logger.warning("a conversation was written by another server meanwhile; merging")
+            stored = await self._backend.head(sender_id)
+            head_events = (json.loads(stored[0]) if stored else []) + new
+            version = stored[1] if stored else ABSENT
+        raise ConcurrentWrites(f"{MAX_WRITE_TRIES} writes refused")
 
     async def keys(self) -> Iterable[str]:
-        return self._backend.keys()
+        return await self._backend.keys()
+
+
+def _dumps(event: dict[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=False)
+
+
+def _backend(host: str | None, config: dict[str, Any]) -> Backend:
+    """Redis when the endpoints file names a host (`url:`), this process's memory otherwise."""
+    if not host:
+        return MemoryBackend()
+    return RedisBackend(
+        host=host,
+        port=int(config.get("port") or 6379),
+        db=int(config.get("db") or 0),
+        password=config.get("password"),
+        key_prefix=str(config.get("key_prefix") or "hotline"),
+        record_exp=config.get("record_exp"),
+    )

@@ -9,6 +9,11 @@ Rows (each at 1, 10 and 50 concurrent conversations):
   ours/web×2    (with --redis-url) the web app in front of two Rasa Sanic workers sharing Redis
   ours/rasa×2   (with --redis-url) those two Sanic workers directly
 
+With --long N (600 by default), one conversation of N turns straight to Rasa, p50/p95 per 100
+turns: on our stack (our tracker store), and on a Rasa of its own with the same model and
+action server on Rasa's own in-memory store; with --redis-url also on our store on Redis and on
+Rasa's own Redis store (both with Rasa's Redis lock store, one Sanic worker each).
+
 Prints turns/s, p50/p95 latency, start-up time to ready and resident memory of the Rasa
 process. Figures only: nothing here asserts a time.
 """
@@ -39,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.supervisor import ProcessSpec, Supervisor, process_specs  # noqa: E402
+from bot.supervisor import ProcessSpec, Supervisor, process_specs, write_endpoints  # noqa: E402
 from bot.training import MODEL_PATH, RASA_BIN, rasa_env  # noqa: E402
 
 # One conversation: what residents commonly do (greeting, questions, thanks); no emergencies,
@@ -333,27 +338,42 @@ def bare_endpoints(settings: Settings, workdir: Path) -> Path:
     return path
 
 
-def default_store_long(settings: Settings, workdir: Path, turns: int) -> Result:
-    """The long conversation on our model and actions with Rasa's own in-memory tracker store:
-    the baseline of the flat cost per turn, in the same run."""
+def redis_endpoints(settings: Settings, workdir: Path, redis_url: str, *, rasa_store: bool) -> Path:
+    """Endpoints on Redis as `hotline run` writes them (our action server, our tracker store,
+    Rasa's Redis lock store), or with Rasa's own Redis tracker store instead (`rasa_store`)."""
+    written = write_endpoints(
+        settings.model_copy(update={"redis_url": redis_url}), port=free_port()
+    )
+    endpoints = yaml.safe_load(written.read_text())
+    written.unlink()
+    if rasa_store:
+        endpoints["tracker_store"]["type"] = "redis"
+    path = workdir / f"endpoints-redis-{'rasa' if rasa_store else 'ours'}.yml"
+    path.write_text(yaml.safe_dump(endpoints))
+    return path
+
+
+def long_on_store(
+    name: str, settings: Settings, workdir: Path, turns: int, *, endpoints: Path
+) -> Result:
+    """The long conversation on our model and actions, on a Rasa of its own given `endpoints`
+    (a tracker store to compare, in the same run)."""
     port = free_port()
     spec = ProcessSpec(
-        name="rasa-default-store",
+        name="rasa-long",
         argv=[
             *(str(RASA_BIN), "run", "--model", str(MODEL_PATH)),
-            *("--endpoints", str(bare_endpoints(settings, workdir))),
+            *("--endpoints", str(endpoints)),
             *("-i", "127.0.0.1", "-p", str(port)),
         ],
         env=rasa_env(),
         ready_url=f"http://127.0.0.1:{port}/",
     )
     url = f"http://127.0.0.1:{port}"
-    supervisor, _ = start([spec], workdir / "log-default-store")
+    supervisor, _ = start([spec], workdir / f"log-{uuid.uuid4().hex[:6]}")
     try:
         asyncio.run(load("warm", url, web=False, level=1, turns=1))
-        return asyncio.run(
-            long_conversation("ours/rasa, Rasa's store", url, web=False, turns=turns)
-        )
+        return asyncio.run(long_conversation(name, url, web=False, turns=turns))
     finally:
         supervisor.stop()
 
@@ -412,7 +432,29 @@ def main() -> int:
                         )
                     )
                 )
-                long.append(default_store_long(settings, workdir, args.long))
+                long.append(
+                    long_on_store(
+                        "ours/rasa, Rasa's store",
+                        settings,
+                        workdir,
+                        args.long,
+                        endpoints=bare_endpoints(settings, workdir),
+                    )
+                )
+            if args.long and args.redis_url:
+                for rasa_store, name in ((False, "our store"), (True, "Rasa's store")):
+                    endpoints = redis_endpoints(
+                        settings, workdir, args.redis_url, rasa_store=rasa_store
+                    )
+                    long.append(
+                        long_on_store(
+                            f"ours/rasa on Redis, {name}",
+                            settings,
+                            workdir,
+                            args.long,
+                            endpoints=endpoints,
+                        )
+                    )
             if base_model is not None:
                 bare_port = free_port()
                 bare = ProcessSpec(

@@ -1,15 +1,16 @@
 """Measures what the intent-counting event broker adds to a Rasa turn: figures only.
 
 Rasa hands new events to an event broker from its tracker store's `save`, once per turn, and
-to find the new events it first reads the stored tracker back (`TrackerStore.stream_events`).
-That read, the events' dicts and our `publish` are the whole added cost, so this times Rasa's
-own `save` of a conversation growing by one turn (a resident message with its parse data, an
-action, a bot message, action_listen) of a conversation already `--turns` long, without a
-broker and with ours, alternating in the same run; the broker's background thread flushes every
-second into a SQLite file migrated by our Alembic migrations, as in production.
+Rasa's own stores first read the stored tracker back to find them (`TrackerStore.stream_events`);
+our compact store (hotline_nlu/tracker_store.py) knows them without a read. This times the
+`save` that ends a turn (a resident message with its parse data, an action, a bot message,
+action_listen) of a conversation already `--turns` long, read back first as Rasa does, on
+Rasa's store and on ours, each without a broker and with ours, alternating in the same run; the
+broker's background thread flushes every second into a SQLite file migrated by our Alembic
+migrations, as in production.
 
     .venvs/rasa/bin/python scripts/bench_intent_stats.py [--rounds 100] [--turns 5,20,50]
-        [--redis-url redis://127.0.0.1:6379/8]   # also Rasa's Redis tracker store (keys are
+        [--redis-url redis://127.0.0.1:6379/8]   # also both stores on Redis (keys are
                                                 # written under a prefix, deleted after)
 """
 
@@ -43,6 +44,7 @@ from rasa.shared.core.events import (  # noqa: E402
 from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
 
 from hotline_nlu.stats_broker import IntentStatsBroker  # noqa: E402
+from hotline_nlu.tracker_store import CompactTrackerStore  # noqa: E402
 
 INTENTS = ["ask_testing", "greet", "request_aid", "ask_vaccination", "ask_hotline", "thank"]
 
@@ -86,9 +88,11 @@ def migrated_sqlite(directory: Path) -> str:
     return url
 
 
-def redis_store(domain: Domain, url: str, prefix: str, broker: Any) -> RedisTrackerStore:
+def redis_store(domain: Domain, url: str, prefix: str, broker: Any, *, ours: bool) -> Any:
+    """Rasa's Redis tracker store, or ours on Redis (`ours`)."""
     parts = urlsplit(url)
-    return RedisTrackerStore(
+    kind = CompactTrackerStore if ours else RedisTrackerStore
+    return kind(
         domain,
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 6379,
@@ -96,6 +100,38 @@ def redis_store(domain: Domain, url: str, prefix: str, broker: Any) -> RedisTrac
         key_prefix=prefix,
         event_broker=broker,
     )
+
+
+def stores(domain: Domain, redis_url: str | None, prefix: str, broker: Any) -> dict[str, Any]:
+    """Rasa's store and ours, each without and with the broker; in memory or on Redis."""
+    if redis_url:
+        return {
+            f"{name}{', with broker' if with_broker else ''}": redis_store(
+                domain,
+                redis_url,
+                f"{prefix}{name[0]}{int(with_broker)}",
+                broker if with_broker else None,
+                ours=name == "ours",
+            )
+            for name in ("Rasa's", "ours")
+            for with_broker in (False, True)
+        }
+    return {
+        "Rasa's": InMemoryTrackerStore(domain),
+        "Rasa's, with broker": InMemoryTrackerStore(domain, event_broker=broker),
+        "ours": CompactTrackerStore(domain),
+        "ours, with broker": CompactTrackerStore(domain, event_broker=broker),
+    }
+
+
+async def forget(store: Any, sender: str) -> None:
+    """Deletes a conversation, so the rounds do not fill the store."""
+    if isinstance(store, InMemoryTrackerStore):
+        del store.store[sender]
+    elif isinstance(store, RedisTrackerStore):
+        store.red.delete(store.key_prefix + sender)
+    else:  # ours: the HTTP API's erasure
+        await store.save(DialogueStateTracker.from_dict(sender, []))
 
 
 async def measure(
@@ -111,15 +147,13 @@ async def measure(
                 sender, conversation(sender, turns), domain.slots
             )
             await store.save(tracker)  # the conversation so far, as stored before this turn
+            tracker = await store.retrieve(sender)  # what Rasa reads at the start of a turn
             for event in turn(turns):
                 tracker.update(event)
             started = time.perf_counter()
             await store.save(tracker)
             times[name].append((time.perf_counter() - started) * 1000)
-            if isinstance(store, InMemoryTrackerStore):
-                del store.store[sender]
-            else:
-                store.red.delete(store.key_prefix + sender)
+            await forget(store, sender)
     return times
 
 
@@ -143,19 +177,13 @@ async def run(args: argparse.Namespace, url: str) -> None:
     for turns in (int(t) for t in args.turns.split(",")):
         kinds = [("in memory", None)] + ([("Redis", args.redis_url)] if args.redis_url else [])
         for kind, redis_url in kinds:
-            if redis_url:
-                stores = {
-                    "without": redis_store(domain, redis_url, prefix + "a", None),
-                    "with": redis_store(domain, redis_url, prefix + "b", broker),
-                }
-            else:
-                stores = {
-                    "without": InMemoryTrackerStore(domain),
-                    "with": InMemoryTrackerStore(domain, event_broker=broker),
-                }
-            times = await measure(stores, domain, turns, args.rounds)
-            print(row(f"{kind}, {turns} turns, no broker", times["without"], None))
-            print(row(f"{kind}, {turns} turns, with broker", times["with"], times["without"]))
+            times = await measure(
+                stores(domain, redis_url, prefix, broker), domain, turns, args.rounds
+            )
+            for name in ("Rasa's", "ours"):
+                label = f"{name} {kind}, {turns} turns"
+                print(row(f"{label}, no broker", times[name], None))
+                print(row(f"{label}, with broker", times[f"{name}, with broker"], times[name]))
     await broker.close()
     print(f"load average after: {os.getloadavg()}")
 

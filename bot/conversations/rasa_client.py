@@ -192,8 +192,8 @@ class RasaClient:
     async def replace_tracker_events(
         self, conversation_id: str, events: list[dict[str, Any]]
     ) -> bool:
-        """Sets a conversation's events in Rasa's tracker store; False if Rasa could not be
-        reached. (Rasa's Redis store merges them with the stored ones: delete its key first.)"""
+        """Sets a conversation's events in Rasa's tracker store (the whole log, every session);
+        False if Rasa could not be reached."""
         try:
             response = await self._request(
                 "PUT",

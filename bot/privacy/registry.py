@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hotline_nlu.tracker_backends import HEAD_KEY, LOG_KEY
+
 
 @dataclass(frozen=True)
 class PersonalTable:
@@ -155,11 +157,12 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "notice_wards": "which wards a notice applies to",
 }
 
-# Rasa's Redis stores as `hotline run` configures them: the key prefix (Rasa 3.6 makes the
-# tracker keys "<prefix>:tracker:<sender>") and the tracker expiry (`record_exp`: a
-# conversation idle this long is dropped by Redis).
+# Rasa's Redis stores as `hotline run` configures them: the key prefix, and the tracker
+# expiry (`record_exp`: a conversation idle this long is dropped by Redis). Our tracker store
+# (hotline_nlu/tracker_store.py) keeps a conversation in two keys, its log and its head.
 RASA_REDIS_KEY_PREFIX = "hotline"
-RASA_TRACKER_KEY = RASA_REDIS_KEY_PREFIX + ":tracker:{conversation_id}"
+RASA_TRACKER_LOG_KEY = LOG_KEY.format(prefix=RASA_REDIS_KEY_PREFIX, sender_id="{conversation_id}")
+RASA_TRACKER_HEAD_KEY = HEAD_KEY.format(prefix=RASA_REDIS_KEY_PREFIX, sender_id="{conversation_id}")
 RASA_TRACKER_EXPIRY_SECONDS = 30 * 24 * 3600
 
 # Redis keys with personal data. The delivery queue's stream is named by JOBS_STREAM.
@@ -195,11 +198,15 @@ PERSONAL_KEYS: tuple[PersonalKeys, ...] = (
         stream=True,
     ),
     # Rasa's tracker store in Redis (when REDIS_URL is set, `hotline run` gives Rasa the same
-    # Redis). Rasa merges a saved tracker with the stored one, so replacing the events through
-    # the HTTP API cannot erase them there: the key itself is deleted. Shown as the
-    # conversation (RASA_TRACKER_DESCRIBE), not as a key.
+    # Redis): every event of the conversation, and the part a turn works with. Erased through
+    # Rasa's HTTP API and, should Rasa be down, here. Shown as the conversation
+    # (RASA_TRACKER_DESCRIBE), not as keys.
+    PersonalKeys(RASA_TRACKER_LOG_KEY, describe="", ttl_seconds=RASA_TRACKER_EXPIRY_SECONDS),
+    PersonalKeys(RASA_TRACKER_HEAD_KEY, describe="", ttl_seconds=RASA_TRACKER_EXPIRY_SECONDS),
+    # Rasa's own Redis tracker store wrote the whole conversation here until 2026-11-27; such
+    # keys expire within 30 days of their last turn, and are erased on request until then.
     PersonalKeys(
-        RASA_TRACKER_KEY,
+        RASA_REDIS_KEY_PREFIX + ":tracker:{conversation_id}",
         describe="",
         ttl_seconds=RASA_TRACKER_EXPIRY_SECONDS,
     ),

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.db.session import session_scope
-from bot.privacy.registry import RASA_TRACKER_KEY
+from bot.privacy.registry import RASA_TRACKER_HEAD_KEY
 from bot.privacy.service import (
     Erasure,
     Purge,
@@ -99,7 +99,7 @@ async def purge_expired(
         stored = await _conversations_in_rasa_redis(redis)
         for conversation_id in dict.fromkeys([*long_running, *stored]):
             if conversation_id not in purge.conversation_ids:
-                trimmed = await _trim_tracker(redis, tracker_store, conversation_id, cutoff)
+                trimmed = await _trim_tracker(tracker_store, conversation_id, cutoff)
                 purge.trackers_trimmed += trimmed is True
                 purge.trackers_failed += trimmed is None
 
@@ -113,12 +113,12 @@ async def purge_expired(
 
 async def _conversations_in_rasa_redis(redis: aioredis.Redis[str]) -> list[str]:
     """The conversations in Rasa's Redis tracker store (none when Rasa keeps them in memory)."""
-    prefix = RASA_TRACKER_KEY.split("{", 1)[0]
+    prefix = RASA_TRACKER_HEAD_KEY.split("{", 1)[0]
     return [key[len(prefix) :] async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
 
 
 async def _trim_tracker(
-    redis: aioredis.Redis[str], tracker_store: TrackerStore, conversation_id: str, cutoff: datetime
+    tracker_store: TrackerStore, conversation_id: str, cutoff: datetime
 ) -> bool | None:
     """Drops a kept conversation's events older than the cutoff from Rasa's tracker: True if
     some were, False if none was that old, None if Rasa could not be reached."""
@@ -128,8 +128,6 @@ async def _trim_tracker(
     kept = [e for e in events if float(e.get("timestamp") or 0) >= cutoff.timestamp()]
     if len(kept) == len(events):
         return False
-    # Rasa's Redis store would merge the old events back into the replaced tracker.
-    await redis.delete(RASA_TRACKER_KEY.format(conversation_id=conversation_id))
     return True if await tracker_store.replace_tracker_events(conversation_id, kept) else None
 
 

@@ -132,7 +132,10 @@ async def fill_redis(redis, conversation_id: str) -> None:  # type: ignore[no-un
     await redis.set(f"turn:{conversation_id}:m-2", summary, ex=3600)
     await redis.set(f"subscribe:{conversation_id}", '{"step": "area"}', ex=600)
     await redis.set(f"zalo:choices:{conversation_id}", '{"turn": "", "payloads": []}', ex=3600)
-    # Rasa's Redis tracker store (with REDIS_URL): the whole conversation.
+    # Rasa's tracker store on Redis (with REDIS_URL): the conversation's log and head.
+    await redis.rpush(f"hotline:tracker-log:{conversation_id}", summary)
+    await redis.hset(f"hotline:tracker-head:{conversation_id}", mapping={"events": summary})
+    # What Rasa's own Redis store wrote before (kept in the registry until it expires).
     await redis.set(f"hotline:tracker:{conversation_id}", summary, ex=3600)
     job = {"kind": "turn", "channel": "zalo", "conversation_id": conversation_id}
     await redis.xadd(STREAM, {"job": json.dumps(job)})

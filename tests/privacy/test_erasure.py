@@ -60,15 +60,16 @@ async def test_erasure_takes_every_row_and_key_of_the_conversation_and_nothing_e
     # Alice had a row in every table of the registry, and all of them went.
     assert set(erasure.rows) == {entry.table for entry in PERSONAL_TABLES}
     assert rows_by_table(session) == bob_rows
-    # Her cached replies (name and phone), Zalo choices and queued job went; Bob's stayed.
-    assert erasure.keys == 6
+    # Her cached replies (name and phone), Zalo choices, Rasa's tracker keys (both stores') and
+    # queued job went; Bob's stayed.
+    assert erasure.keys == 8
     assert sorted(await redis.keys("*")) == bob_keys
     entries = await redis.xrange(STREAM)
     assert [json.loads(f["job"])["conversation_id"] for _, f in entries] == [BOB]
 
     event = _audit(session, "privacy.erased")
     assert event.detail["rows"] == erasure.rows
-    assert event.detail["keys"] == 6
+    assert event.detail["keys"] == 8
     _assert_no_personal_data(event.detail)
 
 

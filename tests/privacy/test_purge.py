@@ -120,7 +120,7 @@ async def test_purge_with_redis_erases_the_keys_of_the_residents_it_removes_and_
         settings=settings, redis=redis, tracker_store=None, actor="cli:test"
     )
     assert purge.conversation_ids == [OLD]
-    assert purge.keys == 6
+    assert purge.keys == 8
     assert await redis.keys(f"*{OLD}*") == []
     assert await redis.keys(f"turn:{NEW}:*")
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "privacy.purged"))

@@ -48,7 +48,7 @@ def test_a_role_listens_where_it_is_told(tmp_path: object) -> None:
     assert actions.env["ACTION_SERVER_PORT"] == "5160"
 
 
-def test_rasa_gets_the_redis_stores_and_a_lock_no_longer_than_a_turn() -> None:
+def test_rasa_gets_our_store_on_redis_and_a_lock_no_longer_than_a_turn() -> None:
     (rasa,) = role_specs(
         settings(redis_url="redis://127.0.0.1:6379/14", rasa_timeout_seconds=25),
         ["rasa"],
@@ -57,7 +57,8 @@ def test_rasa_gets_the_redis_stores_and_a_lock_no_longer_than_a_turn() -> None:
     endpoints_file = rasa.argv[rasa.argv.index("--endpoints") + 1]
     with open(endpoints_file, encoding="utf-8") as file:
         endpoints = yaml.safe_load(file)
-    assert endpoints["tracker_store"]["type"] == "redis"
+    assert endpoints["tracker_store"]["type"] == "hotline_nlu.tracker_store.CompactTrackerStore"
+    assert endpoints["tracker_store"]["url"] == "127.0.0.1"
     assert endpoints["tracker_store"]["db"] == 14
     assert endpoints["lock_store"]["type"] == "redis"
     assert rasa.env["TICKET_LOCK_LIFETIME"] == "25"
