@@ -38,14 +38,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.consents.service import record_consent
 from bot.db.migrate import upgrade
 from bot.db.session import make_engine
 from bot.places.wards import ward_index
 from bot.requests.service import AidRequestIn, submit_aid_request
-from bot.residents.service import get_or_create_resident
 from bot.teams.service import import_teams
 
 ROOT = Path(__file__).resolve().parent.parent
+AID_FORM = "aid_request"  # the consent purpose the aid form asks for
 WARDS = ["26743", "26740", "00070", "00004", "26737", "28468"]
 DESCRIPTION = "Mất việc, nhà hết gạo 2 ngày"
 FLOOR_TABLE = """CREATE TABLE bench_floor (
@@ -181,20 +182,31 @@ def aid(i: int) -> AidRequestIn:
 
 
 def saving(factory: sessionmaker[Session], *, known: bool) -> Unit:
-    """One confirmation: the service function in its own transaction. A known resident was
-    stored by the pipeline before (untimed), as in a conversation."""
+    """One confirmation: the service function in its own transaction. A known resident gave
+    their consent earlier in the conversation (untimed), and the save refers to it, as the
+    form does; a new resident is a first contact."""
     run = uuid.uuid4().hex[:8]
+    consents: dict[int, int] = {}
 
     def conversation(i: int) -> str:
         return f"web:bench{run}x{i}{'k' if known else 'n'}".replace("-", "m")
 
     def prepare(i: int) -> None:
         with factory.begin() as session:
-            get_or_create_resident(session=session, conversation_id=conversation(i))
+            consent = record_consent(
+                session=session, conversation_id=conversation(i), purpose=AID_FORM, granted=True
+            )
+            assert consent is not None
+            consents[i] = consent.id
 
     def work(i: int) -> float:
         with factory() as session, session.begin():
-            submit_aid_request(session=session, conversation_id=conversation(i), data=aid(i))
+            submit_aid_request(
+                session=session,
+                conversation_id=conversation(i),
+                data=aid(i),
+                consent_id=consents.pop(i, None),
+            )
             flushed = time.perf_counter()
         return flushed
 
