@@ -54,6 +54,10 @@ FLOOR_TABLE = """CREATE TABLE bench_floor (
     needs JSON NOT NULL, household_size INTEGER NOT NULL, created_at TIMESTAMP NOT NULL)"""
 
 
+# Transaction control: round trips, not statements (SQLite's BEGIN IMMEDIATE is sent as SQL).
+CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK TO")
+
+
 class Wire:
     """Counts, per thread, what one unit of work sends to the database: SQL statements (with
     SAVEPOINT/RELEASE), the BEGIN psycopg sends by itself, COMMIT, new connections, and the time
@@ -85,7 +89,7 @@ class Wire:
 
     def _before(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.now["round trips"] += 1
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+        if not statement.lstrip().upper().startswith(CONTROL):
             self.now["statements"] += 1
         self._local.statements.append(" ".join(statement.split())[:110])
         self._local.started = time.perf_counter()
