@@ -1,4 +1,4 @@
-"""INSERT … ON CONFLICT DO NOTHING on both backends (SQLite 3.24+ and PostgreSQL)."""
+"""INSERT … ON CONFLICT on both backends (SQLite 3.24+ and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
+def upsert_for(dialect: str, model: Any) -> Any:
+    """An INSERT into `model` (a mapped class or a table) in the named dialect, which takes
+    `on_conflict_do_nothing` and `on_conflict_do_update`."""
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
 def insert_or_skip(session: Session, model: Any, conflict_columns: list[str]) -> Any:
     """An INSERT into `model`'s table that skips rows clashing on `conflict_columns`
     (a unique constraint), in the dialect of the session's database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
-    return sqlite.insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
+    statement = upsert_for(session.get_bind().dialect.name, model)
+    return statement.on_conflict_do_nothing(index_elements=conflict_columns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -28,8 +29,18 @@ from sqlalchemy.orm import Session
 
 from bot.conversations.messages import OutboundReply
 from bot.db.base import utcnow
-from bot.db.upsert import insert_or_skip
+from bot.db.upsert import insert_or_skip, upsert_for
 from bot.outbound.models import OutboundMessage, OutboundStatus, SkipReason
+
+
+@cache
+def _queue_once(dialect: str) -> Any:
+    """The INSERT of a message with a dedupe key, skipped when the key is queued already;
+    built once (it runs in every saved request)."""
+    statement = upsert_for(dialect, OutboundMessage).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]
+    )
+    return statement.returning(OutboundMessage)
 
 
 def enqueue(
@@ -46,13 +57,7 @@ def enqueue(
 ) -> OutboundMessage:
     """Queues one message for the outbound worker (flushed, not committed); the same
     `dedupe_key` is queued only once. Without an address it is skipped as `no_channel`."""
-    if dedupe_key is not None:
-        existing = session.scalar(
-            select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key)
-        )
-        if existing is not None:
-            return existing
-    message = _new_message(
+    values = _message_values(
         channel=channel,
         address=address,
         reply=reply,
@@ -62,9 +67,19 @@ def enqueue(
         aid_request_id=aid_request_id,
         team_id=team_id,
     )
-    session.add(message)
-    session.flush()
-    return message
+    if dedupe_key is None:
+        message = OutboundMessage(**values)
+        session.add(message)
+        session.flush()
+        return message
+    # One statement in the usual case: the unique key decides, no look-up before the INSERT.
+    statement = _queue_once(session.get_bind().dialect.name)
+    queued: OutboundMessage | None = session.scalars(statement, [values]).first()
+    if queued is not None:
+        return queued
+    return session.scalars(
+        select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key)
+    ).one()
 
 
 def enqueue_select(
@@ -112,7 +127,7 @@ def next_outbound_id(session: Session) -> ColumnElement[int]:
     return func.nextval(cast(literal(sequence, String), REGCLASS))
 
 
-def _new_message(
+def _message_values(
     *,
     channel: str,
     address: str | None,
@@ -122,21 +137,21 @@ def _new_message(
     dedupe_key: str | None = None,
     aid_request_id: int | None = None,
     team_id: int | None = None,
-) -> OutboundMessage:
+) -> dict[str, Any]:
     data = reply.as_dict()
-    return OutboundMessage(
-        dedupe_key=dedupe_key,
-        kind=kind,
-        channel=channel,
-        address=address or None,
-        conversation_id=conversation_id,
-        team_id=team_id,
-        aid_request_id=aid_request_id,
-        text=data["text"],
-        buttons=data["buttons"],
-        status=OutboundStatus.PENDING if address else OutboundStatus.SKIPPED,
-        skip_reason=None if address else SkipReason.NO_CHANNEL,
-    )
+    return {
+        "dedupe_key": dedupe_key,
+        "kind": kind,
+        "channel": channel,
+        "address": address or None,
+        "conversation_id": conversation_id,
+        "team_id": team_id,
+        "aid_request_id": aid_request_id,
+        "text": data["text"],
+        "buttons": data["buttons"],
+        "status": OutboundStatus.PENDING if address else OutboundStatus.SKIPPED,
+        "skip_reason": None if address else SkipReason.NO_CHANNEL,
+    }
 
 
 def dead_letter(

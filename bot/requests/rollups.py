@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -28,10 +29,9 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.db.upsert import upsert_for
 from bot.requests.models import AidRequest, AidRequestDaily, AidRequestDailyWard
 
 VIETNAM_OFFSET = timedelta(hours=7)  # Vietnam has no daylight saving time
@@ -72,6 +72,20 @@ def key_of(request: AidRequest) -> RollupKey:
     )
 
 
+@cache
+def _counting_upsert(
+    dialect: str, model: Any, keys: tuple[str, ...], counters: tuple[str, ...]
+) -> Any:
+    """The statement adding to the `counters` of the row at `keys` (created when missing).
+    Built once per shape: a save runs it twice, and building and keying it costs more CPU
+    than executing it; the values are bound at execution."""
+    statement = upsert_for(dialect, model.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: getattr(model, name) + statement.excluded[name] for name in counters},
+    )
+
+
 def _upsert(
     session: Session,
     model: Any,
@@ -81,13 +95,9 @@ def _upsert(
 ) -> None:
     """Adds `values` to the counters of one roll-up row (created with `extra` when missing);
     one atomic statement, so concurrent transactions never lose a count."""
-    make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = make(model).values(**keys, **values, **(extra or {}))
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={name: getattr(model, name) + statement.excluded[name] for name in values},
-    )
-    session.execute(statement)
+    dialect = session.get_bind().dialect.name
+    statement = _counting_upsert(dialect, model, tuple(keys), tuple(values))
+    session.connection().execute(statement, {**keys, **values, **(extra or {})})
 
 
 def _apply(session: Session, key: RollupKey, sign: int) -> None:

@@ -10,15 +10,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.audit.service import record_audit
 from bot.consents.models import Consent
 from bot.db.base import Base, utcnow
+from bot.db.upsert import upsert_for
 from bot.places.wards import get_ward
 from bot.requests.codes import format_ref, new_ref_code
 from bot.requests.models import (
@@ -39,7 +40,7 @@ from bot.requests.validation import (
     parse_days_without_food,
 )
 from bot.residents.models import Resident
-from bot.residents.service import get_or_create_resident
+from bot.residents.service import check_conversation_id, get_or_create_resident
 from bot.teams.service import route_ward
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,12 @@ PRIORITY_ORDER = (
     AidRequest.household_size.desc(),
     AidRequest.created_at,
     AidRequest.id,
+)
+# A resident's open requests, oldest first (built once: it runs in every save).
+OPEN_OF_RESIDENT = (
+    select(AidRequest)
+    .where(AidRequest.resident_id == bindparam("resident_id"), AidRequest.status.in_(OPEN_STATUSES))
+    .order_by(AidRequest.id)
 )
 # Who may move a request where: anything open can be closed, nothing closed reopens by itself.
 TRANSITIONS: dict[RequestStatus, set[RequestStatus]] = {
@@ -164,54 +171,64 @@ class RequestView:
 _M = TypeVar("_M", bound=Base)
 
 
-def _add_with_code(session: Session, make: Callable[[str], _M]) -> _M:
-    """Adds a row with a fresh reference code, drawing again on the (rare) collision that the
-    unique constraint reports; the savepoint keeps the rest of the transaction intact."""
+@cache
+def _insert_unless_code_taken(dialect: str, model: type[Base]) -> Any:
+    """The INSERT of `_insert_with_code`, built once per table (it runs in every save)."""
+    statement = upsert_for(dialect, model).on_conflict_do_nothing(index_elements=["ref_code"])
+    return statement.returning(model)
+
+
+def _insert_with_code(
+    session: Session,
+    model: type[_M],
+    values: dict[str, Any],
+    draw: Callable[[], str] = new_ref_code,
+) -> _M:
+    """Inserts a row with a fresh reference code and returns it, in one statement: a code
+    already taken makes the INSERT skip (ON CONFLICT on the code only), and another is drawn.
+    Any other broken constraint fails at once instead of passing for a collision."""
+    statement = _insert_unless_code_taken(session.get_bind().dialect.name, model)
     for _ in range(MAX_CODE_ATTEMPTS):
-        code = new_ref_code()
-        row = make(code)
-        try:
-            with session.begin_nested():
-                session.add(row)
+        row: _M | None = session.scalars(statement, [{**values, "ref_code": draw()}]).first()
+        if row is not None:
             return row
-        except IntegrityError:
-            # Only a code already taken is worth another draw; any other broken constraint
-            # would fail the same way five times and then pass for an outage.
-            ref_column: Any = type(row).ref_code  # type: ignore[attr-defined]
-            taken = session.scalar(select(func.count()).where(ref_column == code))
-            if not taken:
-                raise
-            logger.warning("reference code collision, drawing another")
+        logger.warning("reference code collision, drawing another")
     raise RuntimeError("could not draw a unique reference code")
 
 
-def _lock_resident(session: Session, conversation_id: str) -> Resident:
-    """Returns the resident, holding a write lock on it until the transaction ends, so two
-    submissions of the same resident are checked for duplicates one after the other."""
-    # SQLite: every transaction begins IMMEDIATE (bot/db/session.py), so it holds the
-    # database's write lock already. Elsewhere: a row lock on the resident, taken by the read
-    # itself (the resident exists by now: the pipeline stored their first message).
-    locking = session.get_bind().dialect.name != "sqlite"
-    if locking:
-        resident = session.scalar(
-            select(Resident).where(Resident.conversation_id == conversation_id).with_for_update()
-        )
-        if resident is not None:
-            resident.last_seen_at = utcnow()
-            return resident
-    resident = get_or_create_resident(session=session, conversation_id=conversation_id)
-    if locking:
-        session.execute(select(Resident.id).where(Resident.id == resident.id).with_for_update())
-    return resident
+@cache
+def _resident_seen(dialect: str) -> Any:
+    """The upsert of `_lock_resident`, built once (it runs in every save)."""
+    statement = upsert_for(dialect, Resident.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["conversation_id"], set_={"last_seen_at": statement.excluded.last_seen_at}
+    )
+    return statement.returning(Resident.id)
 
 
-def _check_consent(session: Session, resident: Resident, consent_id: int | None) -> None:
+def _lock_resident(session: Session, conversation_id: str) -> int:
+    """Returns the resident's id, holding a write lock on their row until the transaction
+    ends, so two submissions of the same resident are checked for duplicates one after the
+    other. One upsert: it creates the resident on first contact, else marks them seen, which
+    locks the row (PostgreSQL waits there for another transaction holding it; on SQLite every
+    transaction begins IMMEDIATE and holds the database's write lock already)."""
+    values = {
+        "conversation_id": conversation_id,
+        "channel": check_conversation_id(conversation_id),
+        "last_seen_at": utcnow(),
+    }
+    # Core, not the ORM: only the id is needed.
+    statement = _resident_seen(session.get_bind().dialect.name)
+    return int(session.connection().execute(statement, values).scalar_one())
+
+
+def _check_consent(session: Session, resident_id: int, consent_id: int | None) -> None:
     """The consent a request refers to must be this resident's agreement; it can be gone if
     the resident erased their data while the form was open."""
     if consent_id is None:
         return
     consent = session.get(Consent, consent_id)
-    if consent is None or consent.resident_id != resident.id or not consent.granted:
+    if consent is None or consent.resident_id != resident_id or not consent.granted:
         raise InvalidRequest("consent")
 
 
@@ -241,7 +258,7 @@ def _check_aid(data: AidRequestIn) -> AidRequestIn:
     return replace(data, phone=_check_phone(data.phone), days_without_food=days)
 
 
-def _priority_of(request: AidRequest) -> Priority:
+def _priority_of(request: AidRequest | AidRequestIn) -> Priority:
     return assess_priority(
         needs=request.needs,
         vulnerable=request.vulnerable,
@@ -260,43 +277,39 @@ def submit_aid_request(
     ward = get_ward(data.ward_code)
     if ward is None:
         raise RuntimeError("ward is missing")
-    resident = _lock_resident(session, conversation_id)
-    _check_consent(session, resident, consent_id)
-    open_same_need = session.scalars(
-        select(AidRequest)
-        .where(AidRequest.resident_id == resident.id, AidRequest.status.in_(OPEN_STATUSES))
-        .order_by(AidRequest.id)
-    ).all()
+    resident_id = _lock_resident(session, conversation_id)
+    _check_consent(session, resident_id, consent_id)
+    open_same_need = session.scalars(OPEN_OF_RESIDENT, {"resident_id": resident_id}).all()
     existing = next((r for r in open_same_need if set(r.needs) & set(data.needs)), None)
     if existing is not None:
         return SavedAid(request=_update_open_request(session, existing, data), created=False)
 
     routing = route_ward(session=session, ward_code=data.ward_code)
-
-    def make(code: str) -> AidRequest:
-        request = AidRequest(
-            ref_code=code,
-            resident_id=resident.id,
-            consent_id=consent_id,
-            needs=list(data.needs),
-            description=data.description,
-            household_size=data.household_size,
-            vulnerable=list(data.vulnerable),
-            days_without_food=data.days_without_food,
-            ward_code=data.ward_code,
-            province_code=ward.province_code,
-            address_detail=data.address_detail,
-            phone=data.phone,
-            primary_need=data.needs[0],
-            status=RequestStatus.ASSIGNED,
-            team_id=routing.team.id,
-            routing_note=routing.note,
-        )
-        _apply_priority(request)
-        return request
-
-    request = _add_with_code(session, make)
-    count_request(session=session, request=request)
+    priority = _priority_of(data)
+    request = _insert_with_code(
+        session,
+        AidRequest,
+        {
+            "resident_id": resident_id,
+            "consent_id": consent_id,
+            "needs": list(data.needs),
+            "description": data.description,
+            "household_size": data.household_size,
+            "vulnerable": list(data.vulnerable),
+            "days_without_food": data.days_without_food,
+            "ward_code": data.ward_code,
+            "province_code": ward.province_code,
+            "address_detail": data.address_detail,
+            "phone": data.phone,
+            "primary_need": data.needs[0],
+            "status": RequestStatus.ASSIGNED,
+            "team_id": routing.team.id,
+            "routing_note": routing.note,
+            "priority": priority.level,
+            "priority_score": priority.score,
+            "priority_reasons": priority.reasons,
+        },
+    )
     session.add_all(
         [
             RequestStatusChange(
@@ -330,6 +343,9 @@ def submit_aid_request(
         },
     )
     enqueue_team_notification(session=session, request=request, team=routing.team, event="created")
+    # Last, just before the caller commits: the day's roll-up rows are shared by every save of
+    # that day, ward and need, and their row locks are held from here to the commit.
+    count_request(session=session, request=request)
     session.flush()
     return SavedAid(request=request, created=True)
 
@@ -445,11 +461,11 @@ def update_open_aid_request(
     """Applies what a resident says has changed to their open request (never another
     resident's, never a closed one). Flushes; the caller commits."""
     changes = _check_update(changes)
-    resident = _lock_resident(session, conversation_id)
+    resident_id = _lock_resident(session, conversation_id)
     request = session.scalar(
         select(AidRequest).where(
             AidRequest.ref_code == ref_code,
-            AidRequest.resident_id == resident.id,
+            AidRequest.resident_id == resident_id,
             AidRequest.status.in_(OPEN_STATUSES),
         )
     )
@@ -471,25 +487,24 @@ def submit_health_declaration(
         raise InvalidRequest("ward_code")
     data = replace(data, phone=_check_phone(data.phone))
     resident = get_or_create_resident(session=session, conversation_id=conversation_id)
-    _check_consent(session, resident, consent_id)
-
-    def make(code: str) -> HealthDeclaration:
-        return HealthDeclaration(
-            ref_code=code,
-            resident_id=resident.id,
-            consent_id=consent_id,
-            full_name=data.full_name,
-            birth_year=data.birth_year,
-            phone=data.phone,
-            ward_code=data.ward_code,
-            province_code=ward.province_code,
-            symptoms=list(data.symptoms),
-            case_contact=data.case_contact,
-            recent_travel=data.recent_travel,
-            vaccine_doses=data.vaccine_doses,
-        )
-
-    declaration = _add_with_code(session, make)
+    _check_consent(session, resident.id, consent_id)
+    declaration = _insert_with_code(
+        session,
+        HealthDeclaration,
+        {
+            "resident_id": resident.id,
+            "consent_id": consent_id,
+            "full_name": data.full_name,
+            "birth_year": data.birth_year,
+            "phone": data.phone,
+            "ward_code": data.ward_code,
+            "province_code": ward.province_code,
+            "symptoms": list(data.symptoms),
+            "case_contact": data.case_contact,
+            "recent_travel": data.recent_travel,
+            "vaccine_doses": data.vaccine_doses,
+        },
+    )
     record_audit(
         session=session,
         actor="resident",

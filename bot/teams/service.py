@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,33 +48,49 @@ def ensure_central_team(*, session: Session) -> Team:
     return team
 
 
+ROUTING_NOTES = (
+    "Tổ hỗ trợ của phường/xã",
+    "Phường/xã chưa có tổ: chuyển tổ của tỉnh/thành",
+    "Phường/xã và tỉnh/thành chưa có tổ: chuyển tổng đài trung tâm",
+)
+
+
+def _routing_query() -> Select[Team, int]:
+    """The team of a ward (`:ward_code`, in `:province_code`) and its rank: 0 the ward's
+    active team, 1 the province's, 2 the central team."""
+    covers_ward = and_(Team.active.is_(True), TeamWard.ward_code.is_not(None))
+    covers_province = and_(
+        Team.active.is_(True),
+        Team.level == TeamLevel.PROVINCE,
+        Team.province_code == bindparam("province_code"),
+    )
+    rank = case((covers_ward, 0), (covers_province, 1), else_=2)
+    on_ward = and_(TeamWard.team_id == Team.id, TeamWard.ward_code == bindparam("ward_code"))
+    return (
+        select(Team, rank)
+        .outerjoin(TeamWard, on_ward)
+        .where(or_(covers_ward, covers_province, Team.slug == CENTRAL_SLUG))
+        .order_by(rank, Team.id)
+        .limit(1)
+    )
+
+
+# Built once: routing runs in every saved request.
+ROUTING = _routing_query()
+
+
 def route_ward(*, session: Session, ward_code: str) -> Routing:
-    """Returns the team that handles requests from this ward, and why."""
-    team = session.scalar(
-        select(Team)
-        .join(TeamWard, TeamWard.team_id == Team.id)
-        .where(TeamWard.ward_code == ward_code, Team.active.is_(True))
-    )
-    if team is not None:
-        return Routing(team=team, note="Tổ hỗ trợ của phường/xã")
+    """Returns the team that handles requests from this ward, and why: the ward's active team,
+    else its province's, else the central team (one query)."""
     ward = get_ward(ward_code)
-    if ward is not None:
-        team = session.scalar(
-            select(Team)
-            .where(
-                Team.level == TeamLevel.PROVINCE,
-                Team.province_code == ward.province_code,
-                Team.active.is_(True),
-            )
-            .order_by(Team.id)
-            .limit(1)
-        )
-        if team is not None:
-            return Routing(team=team, note="Phường/xã chưa có tổ: chuyển tổ của tỉnh/thành")
-    return Routing(
-        team=ensure_central_team(session=session),
-        note="Phường/xã và tỉnh/thành chưa có tổ: chuyển tổng đài trung tâm",
-    )
+    province_code = ward.province_code if ward else None
+    found = session.execute(
+        ROUTING, {"ward_code": ward_code, "province_code": province_code}
+    ).first()
+    if found is None:
+        return Routing(team=ensure_central_team(session=session), note=ROUTING_NOTES[2])
+    team, rank = found
+    return Routing(team=team, note=ROUTING_NOTES[rank])
 
 
 def _rows_from_file(path: Path) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -198,34 +200,52 @@ def test_phones_are_stored_in_e164(session: Session) -> None:
     assert wrong.value.field == "phone"
 
 
+def _declaration_values(resident_id: int, consent_id: int | None = None) -> dict[str, Any]:
+    from tests.requests.factories import HOAN_KIEM
+
+    return {
+        "resident_id": resident_id,
+        "consent_id": consent_id,
+        "full_name": "Trần Thị Mai",
+        "birth_year": 1990,
+        "phone": "+84912345678",
+        "ward_code": HOAN_KIEM,
+        "province_code": "01",
+        "symptoms": [],
+        "case_contact": False,
+        "recent_travel": None,
+        "vaccine_doses": 2,
+    }
+
+
 def test_a_broken_constraint_is_not_taken_for_a_code_collision(session: Session) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from bot.requests.models import HealthDeclaration
-    from bot.requests.service import _add_with_code
+    from bot.requests.service import _insert_with_code
     from bot.residents.service import get_or_create_resident
-    from tests.requests.factories import HOAN_KIEM
 
     resident = get_or_create_resident(session=session, conversation_id=conversation_id())
-
-    def make(code: str) -> HealthDeclaration:
-        return HealthDeclaration(
-            ref_code=code,
-            resident_id=resident.id,
-            consent_id=987654321,  # no such consent: the foreign key refuses it
-            full_name="Trần Thị Mai",
-            birth_year=1990,
-            phone="+84912345678",
-            ward_code=HOAN_KIEM,
-            province_code="01",
-            symptoms=[],
-            case_contact=False,
-            recent_travel=None,
-            vaccine_doses=2,
-        )
-
+    # No such consent: the foreign key refuses it.
+    values = _declaration_values(resident.id, consent_id=987654321)
     with pytest.raises(IntegrityError):  # at once, not "could not draw a unique code"
-        _add_with_code(session, make)
+        _insert_with_code(session, HealthDeclaration, values)
+
+
+def test_a_code_already_taken_is_drawn_again(session: Session) -> None:
+    from bot.requests.models import HealthDeclaration
+    from bot.requests.service import _insert_with_code
+    from bot.residents.service import get_or_create_resident
+
+    resident = get_or_create_resident(session=session, conversation_id=conversation_id())
+    values = _declaration_values(resident.id)
+    first = _insert_with_code(session, HealthDeclaration, values, draw=lambda: "7KQ2M9XA")
+    codes = iter(["7KQ2M9XA", "7KQ2M9XA", "8ZZZ0000"])
+    second = _insert_with_code(session, HealthDeclaration, values, draw=lambda: next(codes))
+    assert (first.ref_code, second.ref_code) == ("7KQ2M9XA", "8ZZZ0000")
+    assert second.id != first.id
+    with pytest.raises(RuntimeError, match="unique reference code"):
+        _insert_with_code(session, HealthDeclaration, values, draw=lambda: "7KQ2M9XA")
 
 
 def test_a_consent_of_someone_else_is_refused(session: Session) -> None:
