@@ -28,9 +28,14 @@ from bot.content.service import content_file
 from bot.conversations.messages import OutboundReply, ReplyButton
 from bot.db.base import utcnow
 from bot.db.upsert import insert_or_skip
-from bot.outbound.models import OPEN_STATUSES, OutboundMessage, OutboundStatus, SkipReason
+from bot.outbound.models import (
+    ADVISORY_KIND,
+    OPEN_STATUSES,
+    OutboundMessage,
+    OutboundStatus,
+    SkipReason,
+)
 from bot.outbound.service import enqueue_select, next_outbound_id
-from bot.outbound.worker import ADVISORY_KIND
 from bot.places.wards import get_ward, province_name
 from bot.residents.models import Resident
 from bot.subscriptions.models import Subscription

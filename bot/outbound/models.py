@@ -8,7 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, Timestamped, utcnow
@@ -31,6 +32,16 @@ class SkipReason(StrEnum):
 
 # The states in which the worker still has work to do.
 OPEN_STATUSES = (OutboundStatus.PENDING, OutboundStatus.FAILED_RETRYING)
+
+# Bulk messages (bot/advisories fan-outs): claimed apart from everything else and after it,
+# so a fan-out of 100,000 never delays a resident's reply or a team notification.
+ADVISORY_KIND = "advisory"
+
+# The two claims' index predicates. The claims write these values into their SQL as
+# literals (not parameters) so the planner can match the partial indexes on every plan.
+OPEN_SQL = "status IN ('pending', 'failed_retrying')"
+ADVISORY_DUE_SQL = f"{OPEN_SQL} AND kind = '{ADVISORY_KIND}'"
+DIRECT_DUE_SQL = f"{OPEN_SQL} AND kind <> '{ADVISORY_KIND}'"
 
 
 class OutboundMessage(Timestamped, Base):
@@ -62,4 +73,26 @@ class OutboundMessage(Timestamped, Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    __table_args__ = (
+        # The advisory claim: WHERE <ADVISORY_DUE_SQL> AND channel = ? AND next_attempt_at <= ?
+        # ORDER BY next_attempt_at, id: a range walk that stops after the round's rows,
+        # however many copies are waiting (no sort of every due row).
+        Index(
+            "ix_outbound_messages_advisory_due",
+            "channel",
+            "next_attempt_at",
+            "id",
+            postgresql_where=sql_text(ADVISORY_DUE_SQL),
+            sqlite_where=sql_text(ADVISORY_DUE_SQL),
+        ),
+        # The direct claim (replies, notifications): the few open rows that are not
+        # advisories, found without touching the advisories, then sorted by priority.
+        Index(
+            "ix_outbound_messages_direct_due",
+            "next_attempt_at",
+            postgresql_where=sql_text(DIRECT_DUE_SQL),
+            sqlite_where=sql_text(DIRECT_DUE_SQL),
+        ),
     )

@@ -1,6 +1,12 @@
 """Delivers queued outbound messages: at least once, never by two workers at the same time
 (each row is leased while it is being sent), retried as the one retry policy says.
 
+A round claims first the direct messages (residents' replies, team notifications), then
+advisory copies per channel up to about one second of the channel's rate limit, by a second
+claim that walks a partial index instead of sorting every waiting copy. Each round's messages
+go out concurrently, one after another per address (so a resident's messages keep their
+order), the direct ones before the advisories; the shared rate limiter sets the pace.
+
 Runs beside the inbound job worker (in the web app, or `hotline worker`). Database work runs
 in threads so the event loop stays free.
 """
@@ -10,18 +16,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, literal, select
 from sqlalchemy.orm import Session
 
 from bot.conversations.messages import OutboundReply
 from bot.db.base import utcnow
 from bot.db.session import session_scope
 from bot.outbound.events import DeliveryEvents, DeliveryStateChanged
-from bot.outbound.models import OPEN_STATUSES, OutboundMessage, OutboundStatus
+from bot.outbound.models import ADVISORY_KIND, OPEN_STATUSES, OutboundMessage, OutboundStatus
 from bot.outbound.policy import Action
 from bot.outbound.sender import Attempt, OutboundSender
 from bot.outbound.service import reply_of
@@ -29,10 +35,11 @@ from bot.requests.models import AidRequest
 
 logger = logging.getLogger(__name__)
 
-BATCH = 20
+BATCH = 20  # direct messages claimed per round
 LEASE = timedelta(seconds=60)  # a claimed message is not picked again for this long
-ADVISORY_KIND = "advisory"  # bot/advisories fan-outs: sent after replies and notifications
 POLL_SECONDS = 1.0
+# Sends under way at once in one worker (the Telegram client keeps 64 connections).
+IN_FLIGHT = 64
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,29 @@ class Claimed:
 
 
 @dataclass(frozen=True)
+class Round:
+    """What one round claimed: the direct messages first, then advisory copies."""
+
+    direct: list[Claimed]
+    advisories: list[Claimed]
+    full: bool  # a claim took as many as it could: more is probably due
+
+
+@dataclass(frozen=True)
 class RoundReport:
     sent: int = 0
     failed: int = 0
+    more: bool = False  # go on at once: a claim was full
+
+
+def _literal(value: str) -> ColumnElement[str]:
+    """A constant written into the SQL, so the claims' partial indexes match on every plan
+    (a parameter would not prove the index's predicate in a generic plan)."""
+    return literal(value, literal_execute=True)
+
+
+def _open() -> ColumnElement[bool]:
+    return OutboundMessage.status.in_([_literal(status.value) for status in OPEN_STATUSES])
 
 
 # Replies to residents first (they are waiting in the chat), then team notifications in the
@@ -62,23 +89,19 @@ _request_score = (
 )
 
 
-def claim_due(
-    *, session: Session, channels: Collection[str], now: datetime, limit: int = BATCH
-) -> list[Claimed]:
-    """Leases the due messages of the given channels, residents' replies first, then team
-    notifications by their request's priority score; other workers skip them meanwhile."""
-    if not channels:
-        return []
-    query = (
+def direct_due(*, channels: Collection[str], now: datetime, limit: int) -> Select[OutboundMessage]:
+    """The direct claim's query: due messages that are not advisories (ix_outbound_messages_
+    direct_due finds them without reading the copies of a fan-out), by priority."""
+    return (
         select(OutboundMessage)
         .where(
-            OutboundMessage.status.in_(OPEN_STATUSES),
+            _open(),
+            OutboundMessage.kind != _literal(ADVISORY_KIND),
             OutboundMessage.next_attempt_at <= now,
             OutboundMessage.channel.in_(channels),
             OutboundMessage.address.is_not(None),
         )
         .order_by(
-            OutboundMessage.kind == ADVISORY_KIND,  # a fan-out never delays residents' replies
             OutboundMessage.aid_request_id.is_not(None),
             _request_score.desc(),
             OutboundMessage.next_attempt_at,
@@ -87,6 +110,26 @@ def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+
+
+def advisories_due(*, channel: str, now: datetime, limit: int) -> Select[OutboundMessage]:
+    """The advisory claim's query: WHERE and ORDER BY are exactly those of
+    ix_outbound_messages_advisory_due, so it reads `limit` index entries, not every copy."""
+    return (
+        select(OutboundMessage)
+        .where(
+            _open(),
+            OutboundMessage.kind == _literal(ADVISORY_KIND),
+            OutboundMessage.channel == channel,
+            OutboundMessage.next_attempt_at <= now,
+        )
+        .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _lease(session: Session, query: Select[OutboundMessage], now: datetime) -> list[Claimed]:
     claimed = []
     for message in session.scalars(query):
         message.attempts += 1
@@ -109,13 +152,45 @@ def claim_due(
     return claimed
 
 
-def record_attempt(
-    *, session: Session, claimed: Claimed, attempt: Attempt, now: datetime
-) -> OutboundMessage | None:
-    """Stores the outcome of one try; returns the row when its state changed."""
-    message = session.get(OutboundMessage, claimed.id, with_for_update=True)
-    if message is None or message.status not in OPEN_STATUSES:
-        return None  # erased or replayed meanwhile
+def claim_due(
+    *, session: Session, channels: Collection[str], now: datetime, limit: int = BATCH
+) -> list[Claimed]:
+    """Leases the due direct messages of the given channels, residents' replies first, then
+    team notifications by their request's priority score; other workers skip them meanwhile."""
+    if not channels:
+        return []
+    return _lease(session, direct_due(channels=channels, now=now, limit=limit), now)
+
+
+def claim_advisories(*, session: Session, channel: str, now: datetime, limit: int) -> list[Claimed]:
+    """Leases up to `limit` due advisory copies of one channel, oldest first."""
+    if limit <= 0:
+        return []
+    return _lease(session, advisories_due(channel=channel, now=now, limit=limit), now)
+
+
+def claim_round(
+    *, session: Session, budgets: Mapping[str, int], now: datetime, limit: int | None = None
+) -> Round:
+    """One round's messages: the direct ones (at most BATCH), then per channel as many
+    advisory copies as its budget leaves after the direct ones; `limit` caps the whole."""
+    cap = BATCH if limit is None else limit
+    direct = claim_due(session=session, channels=list(budgets), now=now, limit=min(BATCH, cap))
+    full = len(direct) >= min(BATCH, cap)
+    advisories: list[Claimed] = []
+    for channel, budget in budgets.items():
+        room = budget - sum(1 for c in direct if c.channel == channel)
+        if limit is not None:
+            room = min(room, limit - len(direct) - len(advisories))
+        if room <= 0:
+            continue
+        taken = claim_advisories(session=session, channel=channel, now=now, limit=room)
+        advisories.extend(taken)
+        full = full or len(taken) >= room
+    return Round(direct, advisories, full)
+
+
+def _apply(message: OutboundMessage, attempt: Attempt, now: datetime) -> None:
     decision = attempt.decision
     if decision is None:
         message.status = OutboundStatus.SENT
@@ -137,8 +212,41 @@ def record_attempt(
     else:
         message.status = OutboundStatus.DEAD
         message.last_error = attempt.error
+
+
+def record_attempts(
+    *, session: Session, outcomes: Sequence[tuple[Claimed, Attempt]], now: datetime
+) -> list[OutboundMessage]:
+    """Stores the outcome of each try; returns the rows whose state changed (a row erased
+    or replayed meanwhile is left alone)."""
+    ids = [claimed.id for claimed, _ in outcomes]
+    rows = {
+        row.id: row
+        for row in session.scalars(
+            # In id order: two workers recording at once lock rows in the same order.
+            select(OutboundMessage)
+            .where(OutboundMessage.id.in_(ids))
+            .order_by(OutboundMessage.id)
+            .with_for_update()
+        )
+    }
+    changed = []
+    for claimed, attempt in outcomes:
+        message = rows.get(claimed.id)
+        if message is None or message.status not in OPEN_STATUSES:
+            continue
+        _apply(message, attempt, now)
+        changed.append(message)
     session.flush()
-    return message
+    return changed
+
+
+def _by_address(claimed: list[Claimed]) -> list[list[Claimed]]:
+    """The messages grouped per (channel, address), each group in claim order."""
+    groups: dict[tuple[str, str], list[Claimed]] = {}
+    for message in claimed:
+        groups.setdefault((message.channel, message.address), []).append(message)
+    return list(groups.values())
 
 
 class OutboundWorker:
@@ -158,6 +266,11 @@ class OutboundWorker:
         self._poll_seconds = poll_seconds
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        self._in_flight = asyncio.Semaphore(IN_FLIGHT)
+        # Outcomes waiting to be stored: whoever holds the lock stores all that are waiting
+        # in one transaction (a round's sends finish at about the same time).
+        self._unrecorded: list[tuple[Claimed, Attempt]] = []
+        self._recording = asyncio.Lock()
 
     def wake(self) -> None:
         """Looks for due messages now instead of at the next poll (a staff reply just
@@ -168,19 +281,18 @@ class OutboundWorker:
         """Delivers due messages until stop() is called."""
         logger.info("outbound worker started")
         while not self._stop.is_set():
-            full = False
+            more = False
             try:
                 report = await self.deliver_due()
                 if report.sent or report.failed:
                     logger.info("outbound: %s sent, %s not yet", report.sent, report.failed)
-                # A full round means more is due (a fan-out): go on at once, the rate limiter
-                # paces the sending; waiting a poll here would cap it at BATCH per poll.
-                full = report.sent + report.failed >= BATCH
+                # More is due (a fan-out): go on at once, the rate limiter paces the sending.
+                more = report.more
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database may be down for a while: keep the worker alive
                 logger.exception("outbound delivery round failed")
-            if full:
+            if more:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
@@ -191,33 +303,55 @@ class OutboundWorker:
         self._stop.set()
         self._wake.set()
 
-    async def deliver_due(self, limit: int = BATCH) -> RoundReport:
-        """Sends every message that is due, once; returns how many went out and how many not."""
-        channels = [
-            name for name in self._sender.channels if not await self._sender.pauses.is_paused(name)
-        ]
+    async def _budgets(self) -> dict[str, int]:
+        """Advisory copies per round for each channel not paused: one second of its rate
+        limit, so a round lasts about a second and the next claim sees new replies."""
+        budgets = {}
+        for name, channel in self._sender.channels.items():
+            if not await self._sender.pauses.is_paused(name):
+                budgets[name] = channel.rate.per_second or IN_FLIGHT
+        return budgets
 
-        def claim() -> list[Claimed]:
+    async def deliver_due(self, limit: int | None = None) -> RoundReport:
+        """One round: claims what is due (`limit` caps it), sends the direct messages and
+        then the advisory copies; returns how many went out and how many not."""
+        budgets = await self._budgets()
+
+        def claim() -> Round:
             with session_scope() as session:
-                return claim_due(session=session, channels=channels, now=self._now(), limit=limit)
+                return claim_round(session=session, budgets=budgets, now=self._now(), limit=limit)
 
-        def record(claimed: Claimed, attempt: Attempt) -> DeliveryStateChanged | None:
-            with session_scope() as session:
-                row = record_attempt(
-                    session=session, claimed=claimed, attempt=attempt, now=self._now()
-                )
-                return DeliveryStateChanged.of(row) if row is not None else None
+        claimed = await asyncio.to_thread(claim)
+        sent, failed = await self._send_all(claimed.direct)
+        more_sent, more_failed = await self._send_all(claimed.advisories)
+        return RoundReport(sent=sent + more_sent, failed=failed + more_failed, more=claimed.full)
 
+    async def _send_all(self, claimed: list[Claimed]) -> tuple[int, int]:
+        """Sends concurrently, one after another per address; returns (sent, not sent). A
+        failure to store an outcome is raised once every send has finished."""
+        results = await asyncio.gather(
+            *(self._send_in_order(group) for group in _by_address(claimed)),
+            return_exceptions=True,
+        )
         sent = failed = 0
-        for claimed in await asyncio.to_thread(claim):
-            attempt = await self._sender.try_once(
-                channel=claimed.channel,
-                address=claimed.address,
-                reply=claimed.reply,
-                attempt=claimed.attempts,
-                conversation_id=claimed.conversation_id,
-                context={"kind": claimed.kind, "dedupe_key": claimed.dedupe_key},
-            )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            sent, failed = sent + result[0], failed + result[1]
+        return sent, failed
+
+    async def _send_in_order(self, group: list[Claimed]) -> tuple[int, int]:
+        sent = failed = 0
+        for claimed in group:
+            async with self._in_flight:
+                attempt = await self._sender.try_once(
+                    channel=claimed.channel,
+                    address=claimed.address,
+                    reply=claimed.reply,
+                    attempt=claimed.attempts,
+                    conversation_id=claimed.conversation_id,
+                    context={"kind": claimed.kind, "dedupe_key": claimed.dedupe_key},
+                )
             if attempt.sent:
                 sent += 1
             else:
@@ -229,7 +363,21 @@ class OutboundWorker:
                     claimed.attempts,
                     attempt.error,
                 )
-            event = await asyncio.to_thread(record, claimed, attempt)
-            if event is not None:
-                await self._events.publish(event)
-        return RoundReport(sent=sent, failed=failed)
+            await self._record(claimed, attempt)
+        return sent, failed
+
+    async def _record(self, claimed: Claimed, attempt: Attempt) -> None:
+        """Stores an outcome, with the others waiting then, in one transaction."""
+        self._unrecorded.append((claimed, attempt))
+        async with self._recording:
+            outcomes, self._unrecorded = self._unrecorded, []
+            if not outcomes:
+                return  # stored by the one who held the lock before us
+            events = await asyncio.to_thread(self._store, outcomes)
+        for event in events:
+            await self._events.publish(event)
+
+    def _store(self, outcomes: list[tuple[Claimed, Attempt]]) -> list[DeliveryStateChanged]:
+        with session_scope() as session:
+            rows = record_attempts(session=session, outcomes=outcomes, now=self._now())
+            return [DeliveryStateChanged.of(row) for row in rows]
