@@ -4,15 +4,18 @@ Two limits per channel: messages per second overall and a minimum interval betwe
 to one address (a key that expires). Every message the hotline sends (bot replies, team
 notifications, staff replies, advisories…) passes the same limiter.
 
-The overall limit is a sliding one-second log (a sorted set of admission times), not a
-counter per calendar second: with a round of sends going out at once, a counter lets the
-last 30 of one second and the first 30 of the next leave within a few milliseconds, twice
-the platform's limit. The log admits at most `per_second` in any one-second span.
+The overall limit is a sliding log of admission times (a sorted set), not a counter per
+calendar second: with a round of sends going out at once, a counter lets the last 30 of one
+second and the first 30 of the next leave within a few milliseconds, twice the platform's
+limit. The log admits at most `per_second` in any one-second span, and at most a tenth of
+that in any tenth of a second, so a round leaves evenly spread instead of in one burst (a
+burst, delayed a little on the network, would reach the platform beside the next one).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,6 +26,7 @@ import redis.asyncio as aioredis
 from bot.channels.base import SendRate
 
 WINDOW_SECONDS = 1.0
+SLICE_SECONDS = 0.1  # the shorter span, holding per_second / 10 (rounded up)
 
 
 class RateLimiter:
@@ -38,6 +42,7 @@ class RateLimiter:
         self._redis = redis
         self._channel = channel
         self._per_second = rate.per_second
+        self._per_slice = math.ceil(rate.per_second * SLICE_SECONDS / WINDOW_SECONDS)
         self._chat_interval_ms = int(rate.address_interval_seconds * 1000)
         self._log_key = f"rl:{channel}:sent"
         # Wall-clock time, shared by processes on several machines (kept in step by NTP).
@@ -62,8 +67,8 @@ class RateLimiter:
             await self._sleep(wait)
 
     async def _admit(self, now: float) -> float:
-        """Adds this send to the log when fewer than `per_second` were admitted in the last
-        second (0 returned); otherwise takes it back and returns how long to wait."""
+        """Adds this send to the log when the last second and the last tenth of a second
+        have room (0 returned); otherwise takes it back and returns how long to wait."""
         entry = f"{now:.6f}:{uuid.uuid4().hex[:8]}"
         # One MULTI: drop what left the window, add this send, count. Two processes never
         # both see room for the last slot; at worst both see none and both wait.
@@ -71,12 +76,20 @@ class RateLimiter:
             pipe.zremrangebyscore(self._log_key, "-inf", now - WINDOW_SECONDS)
             pipe.zadd(self._log_key, {entry: now})
             pipe.zcard(self._log_key)
+            pipe.zcount(self._log_key, f"({now - SLICE_SECONDS}", "+inf")
             pipe.pexpire(self._log_key, int(WINDOW_SECONDS * 2000))
-            _, _, count, _ = await pipe.execute()
-        if int(count) <= self._per_second:
+            _, _, in_window, in_slice, _ = await pipe.execute()
+        if int(in_window) <= self._per_second and int(in_slice) <= self._per_slice:
             return 0.0
         await self._redis.zrem(self._log_key, entry)
-        oldest = await self._redis.zrange(self._log_key, 0, 0, withscores=True)
+        if int(in_window) > self._per_second:
+            span, since = WINDOW_SECONDS, "-inf"
+        else:
+            span, since = SLICE_SECONDS, f"({now - SLICE_SECONDS}"
+        # Room comes back when the oldest send of the full span leaves it.
+        oldest = await self._redis.zrangebyscore(
+            self._log_key, since, "+inf", start=0, num=1, withscores=True
+        )
         if not oldest:
             return 0.001
-        return max(float(oldest[0][1]) + WINDOW_SECONDS - now, 0.001)
+        return max(float(oldest[0][1]) + span - now, 0.001)

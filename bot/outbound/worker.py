@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, literal, select
+from sqlalchemy import ColumnElement, Select, literal, select, update
 from sqlalchemy.orm import Session
 
 from bot.conversations.messages import OutboundReply
@@ -55,12 +55,11 @@ class Claimed:
 
 
 @dataclass(frozen=True)
-class Round:
-    """What one round claimed: the direct messages first, then advisory copies."""
+class Claim:
+    """What one claim leased."""
 
-    direct: list[Claimed]
-    advisories: list[Claimed]
-    full: bool  # a claim took as many as it could: more is probably due
+    messages: list[Claimed]
+    full: bool  # it took as many as it asked for: more is probably due
 
 
 @dataclass(frozen=True)
@@ -169,25 +168,32 @@ def claim_advisories(*, session: Session, channel: str, now: datetime, limit: in
     return _lease(session, advisories_due(channel=channel, now=now, limit=limit), now)
 
 
-def claim_round(
+def claim_advisory_round(
     *, session: Session, budgets: Mapping[str, int], now: datetime, limit: int | None = None
-) -> Round:
-    """One round's messages: the direct ones (at most BATCH), then per channel as many
-    advisory copies as its budget leaves after the direct ones; `limit` caps the whole."""
-    cap = BATCH if limit is None else limit
-    direct = claim_due(session=session, channels=list(budgets), now=now, limit=min(BATCH, cap))
-    full = len(direct) >= min(BATCH, cap)
-    advisories: list[Claimed] = []
+) -> Claim:
+    """One round of advisory copies: per channel as many as its budget (about a second of
+    its rate limit); `limit` caps the whole."""
+    messages: list[Claimed] = []
+    full = False
     for channel, budget in budgets.items():
-        room = budget - sum(1 for c in direct if c.channel == channel)
-        if limit is not None:
-            room = min(room, limit - len(direct) - len(advisories))
+        room = budget if limit is None else min(budget, limit - len(messages))
         if room <= 0:
             continue
         taken = claim_advisories(session=session, channel=channel, now=now, limit=room)
-        advisories.extend(taken)
+        messages.extend(taken)
         full = full or len(taken) >= room
-    return Round(direct, advisories, full)
+    return Claim(messages, full)
+
+
+def release(*, session: Session, ids: Collection[int], now: datetime) -> None:
+    """Gives back leased messages that were not tried (a worker stopping with a round
+    claimed ahead): due again at once, and the lease does not count as a try."""
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_(ids), OutboundMessage.status.in_(OPEN_STATUSES))
+        .values(attempts=OutboundMessage.attempts - 1, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _apply(message: OutboundMessage, attempt: Attempt, now: datetime) -> None:
@@ -278,25 +284,39 @@ class OutboundWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        """Delivers due messages until stop() is called."""
+        """Delivers due messages until stop() is called. While a fan-out goes out, the next
+        round's copies are claimed while this round sends, so the claim costs no send time;
+        the direct messages are claimed at the start of each round, so a reply waits at
+        most for the round under way."""
         logger.info("outbound worker started")
-        while not self._stop.is_set():
-            more = False
-            try:
-                report = await self.deliver_due()
-                if report.sent or report.failed:
-                    logger.info("outbound: %s sent, %s not yet", report.sent, report.failed)
-                # More is due (a fan-out): go on at once, the rate limiter paces the sending.
-                more = report.more
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be down for a while: keep the worker alive
-                logger.exception("outbound delivery round failed")
-            if more:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
-            self._wake.clear()
+        upcoming: asyncio.Task[Claim] | None = None
+        try:
+            while not self._stop.is_set():
+                more = False
+                try:
+                    budgets = await self._budgets()
+                    direct = await self._claim_direct(budgets, BATCH)
+                    claiming, upcoming = upcoming, None
+                    advisories = await (claiming or self._claim_advisories(budgets, None))
+                    if advisories.full:
+                        upcoming = asyncio.create_task(self._claim_advisories(budgets, None))
+                    report = await self._send_round(direct.messages, advisories.messages)
+                    if report.sent or report.failed:
+                        logger.info("outbound: %s sent, %s not yet", report.sent, report.failed)
+                    # More is due (a fan-out): go on at once, the rate limiter sets the pace.
+                    more = direct.full or advisories.full
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the database may be down for a while: keep the worker alive
+                    logger.exception("outbound delivery round failed")
+                if more:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+                self._wake.clear()
+        finally:
+            if upcoming is not None:
+                await self._give_back(upcoming)
         logger.info("outbound worker stopped")
 
     def stop(self) -> None:
@@ -313,18 +333,55 @@ class OutboundWorker:
         return budgets
 
     async def deliver_due(self, limit: int | None = None) -> RoundReport:
-        """One round: claims what is due (`limit` caps it), sends the direct messages and
-        then the advisory copies; returns how many went out and how many not."""
+        """One round: claims what is due (`limit` caps it, direct messages first), sends the
+        direct messages and then the advisory copies; returns how many went out and not."""
         budgets = await self._budgets()
+        direct = await self._claim_direct(budgets, BATCH if limit is None else min(BATCH, limit))
+        rest = None if limit is None else limit - len(direct.messages)
+        advisories = await self._claim_advisories(budgets, rest)
+        report = await self._send_round(direct.messages, advisories.messages)
+        return RoundReport(report.sent, report.failed, more=direct.full or advisories.full)
 
-        def claim() -> Round:
+    async def _claim_direct(self, budgets: Mapping[str, int], limit: int) -> Claim:
+        def claim() -> Claim:
             with session_scope() as session:
-                return claim_round(session=session, budgets=budgets, now=self._now(), limit=limit)
+                claimed = claim_due(
+                    session=session, channels=list(budgets), now=self._now(), limit=limit
+                )
+                return Claim(claimed, len(claimed) >= limit)
 
-        claimed = await asyncio.to_thread(claim)
-        sent, failed = await self._send_all(claimed.direct)
-        more_sent, more_failed = await self._send_all(claimed.advisories)
-        return RoundReport(sent=sent + more_sent, failed=failed + more_failed, more=claimed.full)
+        return await asyncio.to_thread(claim)
+
+    async def _claim_advisories(self, budgets: Mapping[str, int], limit: int | None) -> Claim:
+        def claim() -> Claim:
+            with session_scope() as session:
+                return claim_advisory_round(
+                    session=session, budgets=budgets, now=self._now(), limit=limit
+                )
+
+        return await asyncio.to_thread(claim)
+
+    async def _give_back(self, upcoming: asyncio.Task[Claim]) -> None:
+        """Releases a round claimed ahead that will not be sent (the worker stops)."""
+        try:
+            claim = await upcoming
+            if claim.messages:
+                ids = [message.id for message in claim.messages]
+
+                def give_back() -> None:
+                    with session_scope() as session:
+                        release(session=session, ids=ids, now=self._now())
+
+                await asyncio.to_thread(give_back)
+        except Exception:  # noqa: BLE001 — the lease runs out and they are sent anyway
+            logger.warning("outbound: a round claimed ahead was not given back")
+
+    async def _send_round(self, direct: list[Claimed], advisories: list[Claimed]) -> RoundReport:
+        """The direct messages first (their sends take the limiter's first slots), then
+        the advisory copies."""
+        sent, failed = await self._send_all(direct)
+        more_sent, more_failed = await self._send_all(advisories)
+        return RoundReport(sent=sent + more_sent, failed=failed + more_failed)
 
     async def _send_all(self, claimed: list[Claimed]) -> tuple[int, int]:
         """Sends concurrently, one after another per address; returns (sent, not sent). A
