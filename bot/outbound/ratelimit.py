@@ -7,9 +7,11 @@ notifications, staff replies, advisories…) passes the same limiter.
 The overall limit is a sliding log of admission times (a sorted set), not a counter per
 calendar second: with a round of sends going out at once, a counter lets the last 30 of one
 second and the first 30 of the next leave within a few milliseconds, twice the platform's
-limit. The log admits at most `per_second` in any one-second span, and at most a tenth of
-that in any tenth of a second, so a round leaves evenly spread instead of in one burst (a
-burst, delayed a little on the network, would reach the platform beside the next one).
+limit. The log admits at most `per_second` in any one-second span, and at most a fifth of
+that in any tenth of a second, so a round leaves spread over its second instead of in one
+burst (a burst, delayed a little on the network, would reach the platform beside the next
+one), while a sender held up for a moment (a busy machine) can still catch up within the
+second.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import redis.asyncio as aioredis
 from bot.channels.base import SendRate
 
 WINDOW_SECONDS = 1.0
-SLICE_SECONDS = 0.1  # the shorter span, holding per_second / 10 (rounded up)
+SLICE_SECONDS = 0.1  # the shorter span, holding per_second / 5 (rounded up)
+SLICE_SHARE = 0.2
 
 
 class RateLimiter:
@@ -42,12 +45,13 @@ class RateLimiter:
         self._redis = redis
         self._channel = channel
         self._per_second = rate.per_second
-        self._per_slice = math.ceil(rate.per_second * SLICE_SECONDS / WINDOW_SECONDS)
+        self._per_slice = math.ceil(rate.per_second * SLICE_SHARE)
         self._chat_interval_ms = int(rate.address_interval_seconds * 1000)
         self._log_key = f"rl:{channel}:sent"
         # Wall-clock time, shared by processes on several machines (kept in step by NTP).
         self._clock = clock
         self._sleep = sleep
+        self._turn = asyncio.Lock()
 
     async def acquire(self, address: str) -> float:
         """Waits until one more message to this address (chat, user) is allowed; returns
@@ -59,12 +63,16 @@ class RateLimiter:
                 await self._sleep(max(ttl, 10) / 1000)
         if self._per_second <= 0:
             return self._clock()
-        while True:
-            now = self._clock()
-            wait = await self._admit(now)
-            if wait <= 0:
-                return now
-            await self._sleep(wait)
+        # One waiter per process asks Redis at a time, the others queue behind it in order:
+        # a round of sends waiting at once would otherwise all ask again whenever a slot
+        # frees, and only one of them would get it.
+        async with self._turn:
+            while True:
+                now = self._clock()
+                wait = await self._admit(now)
+                if wait <= 0:
+                    return now
+                await self._sleep(wait)
 
     async def _admit(self, now: float) -> float:
         """Adds this send to the log when the last second and the last tenth of a second

@@ -63,10 +63,39 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Round:
+    """One round's messages: the direct ones (sent first), then advisory copies."""
+
+    direct: list[Claimed]
+    advisories: list[Claimed]
+    more: bool  # a claim took as many as it asked for: more is probably due
+
+    @property
+    def messages(self) -> list[Claimed]:
+        return [*self.direct, *self.advisories]
+
+
+@dataclass(frozen=True)
 class RoundReport:
     sent: int = 0
     failed: int = 0
     more: bool = False  # go on at once: a claim was full
+
+
+class Admissions:
+    """Counts a round's messages through the rate limiter: once all are through, the
+    next round may start while this one's last calls and records finish."""
+
+    def __init__(self, expected: int) -> None:
+        self._left = expected
+        self.all_through = asyncio.Event()
+        if expected <= 0:
+            self.all_through.set()
+
+    def one_through(self) -> None:
+        self._left -= 1
+        if self._left <= 0:
+            self.all_through.set()
 
 
 def _literal(value: str) -> ColumnElement[str]:
@@ -284,27 +313,39 @@ class OutboundWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        """Delivers due messages until stop() is called. While a fan-out goes out, the next
-        round's copies are claimed while this round sends, so the claim costs no send time;
-        the direct messages are claimed at the start of each round, so a reply waits at
-        most for the round under way."""
+        """Delivers due messages until stop() is called.
+
+        While a fan-out goes out, rounds follow each other without a gap: the next round is
+        claimed while this one sends, and it starts as soon as every message of this one
+        is through the rate limiter (the last platform calls and records finish beside
+        it). A reply queued meanwhile goes in the round after the next at the latest, and
+        takes the limiter's first slots of its round, before the copies."""
         logger.info("outbound worker started")
-        upcoming: asyncio.Task[Claim] | None = None
+        upcoming: asyncio.Task[Round] | None = None
+        finishing: asyncio.Task[RoundReport] | None = None
         try:
             while not self._stop.is_set():
                 more = False
                 try:
-                    budgets = await self._budgets()
-                    direct = await self._claim_direct(budgets, BATCH)
                     claiming, upcoming = upcoming, None
-                    advisories = await (claiming or self._claim_advisories(budgets, None))
-                    if advisories.full:
-                        upcoming = asyncio.create_task(self._claim_advisories(budgets, None))
-                    report = await self._send_round(direct.messages, advisories.messages)
-                    if report.sent or report.failed:
-                        logger.info("outbound: %s sent, %s not yet", report.sent, report.failed)
-                    # More is due (a fan-out): go on at once, the rate limiter sets the pace.
-                    more = direct.full or advisories.full
+                    claimed = await (claiming or self._claim(None))
+                    more = claimed.more
+                    if more:
+                        upcoming = asyncio.create_task(self._claim(None))
+                    admissions = Admissions(len(claimed.messages))
+                    sending = asyncio.create_task(self._send_round(claimed, admissions))
+                    through = asyncio.create_task(admissions.all_through.wait())
+                    try:
+                        await asyncio.wait([sending, through], return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        through.cancel()
+                    # At most two rounds at once: the one sending and the last one's tail.
+                    previous, finishing = finishing, sending
+                    if previous is not None:
+                        self._log(await previous)
+                    if not more:
+                        finishing = None
+                        self._log(await sending)
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # the database may be down for a while: keep the worker alive
@@ -315,9 +356,19 @@ class OutboundWorker:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
                 self._wake.clear()
         finally:
+            if finishing is not None:
+                try:
+                    self._log(await finishing)
+                except Exception:  # its messages' leases run out and they are tried again
+                    logger.exception("outbound delivery round failed")
             if upcoming is not None:
                 await self._give_back(upcoming)
         logger.info("outbound worker stopped")
+
+    @staticmethod
+    def _log(report: RoundReport) -> None:
+        if report.sent or report.failed:
+            logger.info("outbound: %s sent, %s not yet", report.sent, report.failed)
 
     def stop(self) -> None:
         self._stop.set()
@@ -335,38 +386,35 @@ class OutboundWorker:
     async def deliver_due(self, limit: int | None = None) -> RoundReport:
         """One round: claims what is due (`limit` caps it, direct messages first), sends the
         direct messages and then the advisory copies; returns how many went out and not."""
+        claimed = await self._claim(limit)
+        report = await self._send_round(claimed, Admissions(len(claimed.messages)))
+        return RoundReport(report.sent, report.failed, more=claimed.more)
+
+    async def _claim(self, limit: int | None) -> Round:
         budgets = await self._budgets()
-        direct = await self._claim_direct(budgets, BATCH if limit is None else min(BATCH, limit))
-        rest = None if limit is None else limit - len(direct.messages)
-        advisories = await self._claim_advisories(budgets, rest)
-        report = await self._send_round(direct.messages, advisories.messages)
-        return RoundReport(report.sent, report.failed, more=direct.full or advisories.full)
+        direct_limit = BATCH if limit is None else min(BATCH, limit)
 
-    async def _claim_direct(self, budgets: Mapping[str, int], limit: int) -> Claim:
-        def claim() -> Claim:
+        def claim() -> Round:
             with session_scope() as session:
-                claimed = claim_due(
-                    session=session, channels=list(budgets), now=self._now(), limit=limit
+                now = self._now()
+                direct = claim_due(
+                    session=session, channels=list(budgets), now=now, limit=direct_limit
                 )
-                return Claim(claimed, len(claimed) >= limit)
+                rest = None if limit is None else limit - len(direct)
+                advisories = claim_advisory_round(
+                    session=session, budgets=budgets, now=now, limit=rest
+                )
+                more = len(direct) >= direct_limit or advisories.full
+                return Round(direct, advisories.messages, more)
 
         return await asyncio.to_thread(claim)
 
-    async def _claim_advisories(self, budgets: Mapping[str, int], limit: int | None) -> Claim:
-        def claim() -> Claim:
-            with session_scope() as session:
-                return claim_advisory_round(
-                    session=session, budgets=budgets, now=self._now(), limit=limit
-                )
-
-        return await asyncio.to_thread(claim)
-
-    async def _give_back(self, upcoming: asyncio.Task[Claim]) -> None:
+    async def _give_back(self, upcoming: asyncio.Task[Round]) -> None:
         """Releases a round claimed ahead that will not be sent (the worker stops)."""
         try:
-            claim = await upcoming
-            if claim.messages:
-                ids = [message.id for message in claim.messages]
+            claimed = await upcoming
+            if claimed.messages:
+                ids = [message.id for message in claimed.messages]
 
                 def give_back() -> None:
                     with session_scope() as session:
@@ -376,18 +424,18 @@ class OutboundWorker:
         except Exception:  # noqa: BLE001 — the lease runs out and they are sent anyway
             logger.warning("outbound: a round claimed ahead was not given back")
 
-    async def _send_round(self, direct: list[Claimed], advisories: list[Claimed]) -> RoundReport:
+    async def _send_round(self, claimed: Round, admissions: Admissions) -> RoundReport:
         """The direct messages first (their sends take the limiter's first slots), then
         the advisory copies."""
-        sent, failed = await self._send_all(direct)
-        more_sent, more_failed = await self._send_all(advisories)
+        sent, failed = await self._send_all(claimed.direct, admissions)
+        more_sent, more_failed = await self._send_all(claimed.advisories, admissions)
         return RoundReport(sent=sent + more_sent, failed=failed + more_failed)
 
-    async def _send_all(self, claimed: list[Claimed]) -> tuple[int, int]:
+    async def _send_all(self, claimed: list[Claimed], admissions: Admissions) -> tuple[int, int]:
         """Sends concurrently, one after another per address; returns (sent, not sent). A
         failure to store an outcome is raised once every send has finished."""
         results = await asyncio.gather(
-            *(self._send_in_order(group) for group in _by_address(claimed)),
+            *(self._send_in_order(group, admissions) for group in _by_address(claimed)),
             return_exceptions=True,
         )
         sent = failed = 0
@@ -397,9 +445,17 @@ class OutboundWorker:
             sent, failed = sent + result[0], failed + result[1]
         return sent, failed
 
-    async def _send_in_order(self, group: list[Claimed]) -> tuple[int, int]:
+    async def _send_in_order(self, group: list[Claimed], admissions: Admissions) -> tuple[int, int]:
         sent = failed = 0
         for claimed in group:
+            through = False
+
+            def one_through() -> None:
+                nonlocal through
+                if not through:  # told by the limiter, or after a try that never reached it
+                    through = True
+                    admissions.one_through()
+
             async with self._in_flight:
                 attempt = await self._sender.try_once(
                     channel=claimed.channel,
@@ -408,7 +464,9 @@ class OutboundWorker:
                     attempt=claimed.attempts,
                     conversation_id=claimed.conversation_id,
                     context={"kind": claimed.kind, "dedupe_key": claimed.dedupe_key},
+                    on_admitted=one_through,
                 )
+            one_through()
             if attempt.sent:
                 sent += 1
             else:
