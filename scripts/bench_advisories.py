@@ -10,8 +10,10 @@
 - the send rate: outbound workers (`--workers` processes sharing the limiter in Redis)
   delivering the copies to a fake Telegram Bot API for `--send-seconds` at each of `--rates`
   (TELEGRAM_MESSAGES_PER_SECOND: 30 is Telegram's), against the limit: the mean rate, the
-  most sent in any one second, duplicates at the fake, the workers' RSS, and how long a staff
-  reply queued in the middle of the run took to reach the fake;
+  most let through by the limiter in any one second (all workers) and the most received by
+  the fake in any one second (the same, shifted by both processes' scheduling), duplicates at
+  the fake, the workers' RSS, and how long a staff reply queued in the middle of the run
+  took to reach the fake;
 - cancel latency: a second advisory cancelled while it goes out, from the cancel's commit
   to the fan-out's stop, and how many copies were still open after it (must be 0);
 - the load average beside the figures (the machine may be shared).
@@ -59,6 +61,7 @@ from bot.db.session import make_engine
 from bot.outbound.events import DeliveryEvents
 from bot.outbound.models import OPEN_STATUSES, OutboundMessage
 from bot.outbound.policy import RetryPolicy
+from bot.outbound.ratelimit import RateLimiter
 from bot.outbound.sender import OutboundSender
 from bot.outbound.service import enqueue
 from bot.outbound.worker import (
@@ -197,6 +200,16 @@ def worker_process(
         update={"telegram_messages_per_second": rate}
     )
 
+    admitted: list[float] = []
+    acquire = RateLimiter.acquire
+
+    async def recording(self: RateLimiter, address: str) -> float:
+        at = await acquire(self, address)
+        admitted.append(at)
+        return at
+
+    RateLimiter.acquire = recording  # type: ignore[method-assign]  # this process only
+
     async def run() -> None:
         import redis.asyncio as aioredis
 
@@ -212,7 +225,7 @@ def worker_process(
         await asyncio.to_thread(stop.wait)
         worker.stop()
         await task
-        rss.put((start, rss_mb()))
+        rss.put((start, rss_mb(), admitted))
         await channel.aclose()
         await redis.aclose()
 
@@ -224,6 +237,7 @@ class Sending:
     sent: int
     rate: float  # mean messages/s at the fake, first to last
     peak: int  # most messages received in any one second
+    admitted_peak: int  # most let through by the limiter in any one second (all workers)
     chats: list[str]
     reply_seconds: float | None  # from the staff reply's commit to the fake
     rss: list[tuple[float, float]]
@@ -283,7 +297,7 @@ def measure_sending(
         queued = time.monotonic()
         time.sleep(max(0.0, started + seconds - time.monotonic()))
         stop.set()
-        figures = [rss.get(timeout=60) for _ in processes]
+        reports = [rss.get(timeout=60) for _ in processes]
         for process in processes:
             process.join(60)
         sent = fake.sent()
@@ -300,9 +314,10 @@ def measure_sending(
         sent=len(sent),
         rate=(len(sent) - 1) / span if span > 0 else 0.0,
         peak=most_in_one_second(times),
+        admitted_peak=most_in_one_second(sorted(t for *_, ts in reports for t in ts)),
         chats=chats,
         reply_seconds=reply - queued if reply is not None else None,
-        rss=figures,
+        rss=[(before, after) for before, after, _ in reports],
     )
 
 
@@ -414,6 +429,7 @@ def main() -> None:
             f"advisory copies) among {queued} due rows: {claim * 1000:.1f} ms"
         )
         queue_staff_reply(factory, "42")  # one direct message due, as in a busy hour
+        now = utcnow()
         print("EXPLAIN ANALYZE, advisory claim (30 copies):")
         print(explain(factory, advisories_due(channel="telegram", now=now, limit=30)))
         print("EXPLAIN ANALYZE, direct claim (1 staff reply among the copies):")
@@ -438,7 +454,8 @@ def main() -> None:
                 print(
                     f"sending at {rate}/s, {workers} worker(s): {run.sent} messages, "
                     f"{run.rate:.1f}/s ({(run.rate - rate) / rate * 100:+.1f} % of the limit), "
-                    f"most in any 1 s: {run.peak}; staff reply queued mid-run reached the fake in "
+                    f"most in any 1 s: {run.admitted_peak} let through by the limiter, {run.peak} "
+                    f"received by the fake; staff reply queued mid-run reached the fake in "
                     f"{reply}; RSS {rss}; {load()}"
                 )
         print(

@@ -305,7 +305,8 @@ class OutboundWorker:
         # Outcomes waiting to be stored: whoever holds the lock stores all that are waiting
         # in one transaction (a round's sends finish at about the same time).
         self._unrecorded: list[tuple[Claimed, Attempt]] = []
-        self._recording = asyncio.Lock()
+        # One unit of database work at a time per worker (a claim ahead, a store).
+        self._database = asyncio.Lock()
 
     def wake(self) -> None:
         """Looks for due messages now instead of at the next poll (a staff reply just
@@ -407,7 +408,8 @@ class OutboundWorker:
                 more = len(direct) >= direct_limit or advisories.full
                 return Round(direct, advisories.messages, more)
 
-        return await asyncio.to_thread(claim)
+        async with self._database:
+            return await asyncio.to_thread(claim)
 
     async def _give_back(self, upcoming: asyncio.Task[Round]) -> None:
         """Releases a round claimed ahead that will not be sent (the worker stops)."""
@@ -420,7 +422,8 @@ class OutboundWorker:
                     with session_scope() as session:
                         release(session=session, ids=ids, now=self._now())
 
-                await asyncio.to_thread(give_back)
+                async with self._database:
+                    await asyncio.to_thread(give_back)
         except Exception:  # noqa: BLE001 — the lease runs out and they are sent anyway
             logger.warning("outbound: a round claimed ahead was not given back")
 
@@ -484,7 +487,7 @@ class OutboundWorker:
     async def _record(self, claimed: Claimed, attempt: Attempt) -> None:
         """Stores an outcome, with the others waiting then, in one transaction."""
         self._unrecorded.append((claimed, attempt))
-        async with self._recording:
+        async with self._database:
             outcomes, self._unrecorded = self._unrecorded, []
             if not outcomes:
                 return  # stored by the one who held the lock before us
