@@ -42,6 +42,7 @@ ADVISORY_KIND = "advisory"
 OPEN_SQL = "status IN ('pending', 'failed_retrying')"
 ADVISORY_DUE_SQL = f"{OPEN_SQL} AND kind = '{ADVISORY_KIND}'"
 DIRECT_DUE_SQL = f"{OPEN_SQL} AND kind <> '{ADVISORY_KIND}'"
+DEAD_SQL = "status = 'dead'"
 
 
 class OutboundMessage(Timestamped, Base):
@@ -60,11 +61,11 @@ class OutboundMessage(Timestamped, Base):
     )
     # Cascades from the request, so erasing a resident's data erases pending notices too.
     aid_request_id: Mapped[int | None] = mapped_column(
-        ForeignKey("aid_requests.id", ondelete="CASCADE"), index=True, default=None
+        ForeignKey("aid_requests.id", ondelete="CASCADE"), default=None
     )
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.PENDING, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.PENDING)
     skip_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -94,5 +95,22 @@ class OutboundMessage(Timestamped, Base):
             "next_attempt_at",
             postgresql_where=sql_text(DIRECT_DUE_SQL),
             sqlite_where=sql_text(DIRECT_DUE_SQL),
+        ),
+        # The dead letters, newest first (`hotline outbound list --status dead`, replay).
+        # No index on every row's status: a fan-out writes 100,000 rows and changes each
+        # one's status once more; the claims have their own indexes above.
+        Index(
+            "ix_outbound_messages_dead",
+            "id",
+            postgresql_where=sql_text(DEAD_SQL),
+            sqlite_where=sql_text(DEAD_SQL),
+        ),
+        # The request's notices (erasure cascades from the request); advisories and replies
+        # have none, so they are not in it.
+        Index(
+            "ix_outbound_messages_aid_request_id",
+            "aid_request_id",
+            postgresql_where=sql_text("aid_request_id IS NOT NULL"),
+            sqlite_where=sql_text("aid_request_id IS NOT NULL"),
         ),
     )
