@@ -58,19 +58,19 @@ from bot.db import session as db_session
 from bot.db.base import utcnow
 from bot.db.migrate import upgrade
 from bot.db.session import make_engine
+from bot.outbound.claims import (
+    advisories_due,
+    claim_advisory_round,
+    claim_due,
+    direct_due,
+)
 from bot.outbound.events import DeliveryEvents
 from bot.outbound.models import OPEN_STATUSES, OutboundMessage
 from bot.outbound.policy import RetryPolicy
 from bot.outbound.ratelimit import RateLimiter
 from bot.outbound.sender import OutboundSender
 from bot.outbound.service import enqueue
-from bot.outbound.worker import (
-    OutboundWorker,
-    advisories_due,
-    claim_advisory_round,
-    claim_due,
-    direct_due,
-)
+from bot.outbound.worker import OutboundWorker
 from bot.residents.models import Resident
 from bot.settings import Settings
 from bot.subscriptions.models import Subscription

@@ -14,18 +14,14 @@ from sqlalchemy.orm import Session
 from bot.channels.base import SendRate
 from bot.conversations.messages import OutboundReply
 from bot.db.base import utcnow
+from bot.outbound.claims import claim_advisory_round, claim_due, release
 from bot.outbound.events import DeliveryEvents, DeliveryStateChanged
 from bot.outbound.models import ADVISORY_KIND, OutboundMessage, OutboundStatus
 from bot.outbound.policy import RetryPolicy
 from bot.outbound.ratelimit import RateLimiter
 from bot.outbound.sender import OutboundSender
 from bot.outbound.service import enqueue
-from bot.outbound.worker import (
-    OutboundWorker,
-    claim_advisory_round,
-    claim_due,
-    release,
-)
+from bot.outbound.worker import OutboundWorker
 from bot.settings import Settings
 from connectors.telegram.channel import TelegramChannel
 from tests.fakes.telegram_api import FakeTelegramAPI
