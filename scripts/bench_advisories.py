@@ -6,29 +6,39 @@
   same number of outbound rows (the floor the database sets);
 - the process's RSS before and after the fan-out;
 - duplicates (copies per resident beyond one: must be 0);
-- the send rate: the outbound worker delivering the copies to a fake Telegram Bot API for
-  `--send-seconds`, against the configured limit (TELEGRAM_MESSAGES_PER_SECOND, 30);
+- the outbound worker's claims with 100,000 copies due: their time, and EXPLAIN ANALYZE;
+- the send rate: outbound workers (`--workers` processes sharing the limiter in Redis)
+  delivering the copies to a fake Telegram Bot API for `--send-seconds` at each of `--rates`
+  (TELEGRAM_MESSAGES_PER_SECOND: 30 is Telegram's), against the limit: the mean rate, the
+  most let through by the limiter in any one second (all workers) and the most received by
+  the fake in any one second (the same, shifted by both processes' scheduling), duplicates at
+  the fake, the workers' RSS, and how long a staff reply queued in the middle of the run
+  took to reach the fake;
 - cancel latency: a second advisory cancelled while it goes out, from the cancel's commit
   to the fan-out's stop, and how many copies were still open after it (must be 0);
 - the load average beside the figures (the machine may be shared).
 
     .venvs/app/bin/python scripts/bench_advisories.py \\
         --url postgresql+psycopg://postgres@127.0.0.1:5432/test [--subscribers 100000] \\
-        [--redis-url redis://127.0.0.1:6379/4] [--send-seconds 20]
+        --redis-url redis://127.0.0.1:6379/4 [--send-seconds 60] [--rates 30,200] [--workers 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import Select, create_engine, func, insert, select, text
 from sqlalchemy.orm import sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -48,12 +58,19 @@ from bot.db import session as db_session
 from bot.db.base import utcnow
 from bot.db.migrate import upgrade
 from bot.db.session import make_engine
+from bot.outbound.claims import (
+    advisories_due,
+    claim_advisory_round,
+    claim_due,
+    direct_due,
+)
 from bot.outbound.events import DeliveryEvents
 from bot.outbound.models import OPEN_STATUSES, OutboundMessage
 from bot.outbound.policy import RetryPolicy
+from bot.outbound.ratelimit import RateLimiter
 from bot.outbound.sender import OutboundSender
 from bot.outbound.service import enqueue
-from bot.outbound.worker import BATCH, OutboundWorker, claim_due
+from bot.outbound.worker import OutboundWorker
 from bot.residents.models import Resident
 from bot.settings import Settings
 from bot.subscriptions.models import Subscription
@@ -160,44 +177,158 @@ def bench_settings(telegram_url: str, redis_url: str | None) -> Settings:
     )
 
 
-async def measure_sending(settings: Settings, seconds: float) -> tuple[int, float]:
-    """Runs the outbound worker against the fake Bot API for `seconds`; returns how many
-    messages the fake received and the span between the first and the last (s)."""
-    fake = FakeTelegramAPI().start()
-    try:
-        settings = settings.model_copy(update={"telegram_api_base_url": fake.url})
-        if settings.redis_url:
-            import redis.asyncio as aioredis
+def explain(factory: sessionmaker, query: Select[OutboundMessage]) -> str:  # type: ignore[type-arg]
+    """EXPLAIN ANALYZE of a claim query (rolled back: the rows it locks stay as they were)."""
+    with factory() as session:
+        bind = session.get_bind()
+        compiled = query.compile(dialect=bind.dialect, compile_kwargs={"render_postcompile": True})
+        rows = session.connection().exec_driver_sql(
+            f"EXPLAIN (ANALYZE, BUFFERS) {compiled}", compiled.params
+        )
+        plan = "\n".join(f"    {row[0]}" for row in rows)
+        session.rollback()
+    return plan
 
-            redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
-        else:
-            import fakeredis
 
-            redis = fakeredis.FakeAsyncRedis(decode_responses=True)
+def worker_process(
+    url: str, redis_url: str, api_url: str, rate: int, ready: Event, stop: Event, rss: Any
+) -> None:
+    """One outbound worker process, as `hotline worker` runs it, until `stop` is set."""
+    factory = sessionmaker(bind=make_engine(url), expire_on_commit=False)
+    db_session.get_sessionmaker = lambda: factory  # type: ignore[assignment]
+    settings = bench_settings(api_url, redis_url).model_copy(
+        update={"telegram_messages_per_second": rate}
+    )
+
+    admitted: list[float] = []
+    acquire = RateLimiter.acquire
+
+    async def recording(self: RateLimiter, address: str) -> float:
+        at = await acquire(self, address)
+        admitted.append(at)
+        return at
+
+    RateLimiter.acquire = recording  # type: ignore[method-assign]  # this process only
+
+    async def run() -> None:
+        import redis.asyncio as aioredis
+
+        redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
         channel = TelegramChannel(settings=settings, redis=redis)
         sender = OutboundSender(
             channels={"telegram": channel}, redis=redis, policy=RetryPolicy.from_settings(settings)
         )
         worker = OutboundWorker(sender=sender, events=DeliveryEvents())
         task = asyncio.create_task(worker.run())
-        await asyncio.sleep(seconds)
+        start = rss_mb()
+        ready.set()
+        await asyncio.to_thread(stop.wait)
         worker.stop()
         await task
+        rss.put((start, rss_mb(), admitted))
         await channel.aclose()
         await redis.aclose()
+
+    asyncio.run(run())
+
+
+@dataclass(frozen=True)
+class Sending:
+    sent: int
+    rate: float  # mean messages/s at the fake, first to last
+    peak: int  # most messages received in any one second
+    admitted_peak: int  # most let through by the limiter in any one second (all workers)
+    chats: list[str]
+    reply_seconds: float | None  # from the staff reply's commit to the fake
+    rss: list[tuple[float, float]]
+
+
+def most_in_one_second(times: list[float]) -> int:
+    most = first = 0
+    for last, at in enumerate(times):
+        while at - times[first] >= 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def queue_staff_reply(factory: sessionmaker, chat: str) -> None:  # type: ignore[type-arg]
+    with factory.begin() as session:
+        enqueue(
+            session=session,
+            channel="telegram",
+            address=chat,
+            reply=OutboundReply("Cán bộ trả lời: chúng tôi đã nhận được yêu cầu của bạn."),
+            kind="staff_reply",
+            conversation_id=f"telegram:{chat}",
+        )
+
+
+def measure_sending(
+    factory: sessionmaker,  # type: ignore[type-arg]
+    url: str,
+    redis_url: str,
+    rate: int,
+    workers: int,
+    seconds: float,
+    reply_chat: str,
+) -> Sending:
+    """Runs `workers` outbound worker processes against the fake Bot API for `seconds`, with
+    a staff reply queued half-way."""
+    fake = FakeTelegramAPI().start()
+    spawn = multiprocessing.get_context("spawn")
+    stop = spawn.Event()
+    rss = spawn.Queue()
+    readies = [spawn.Event() for _ in range(workers)]
+    processes = [
+        spawn.Process(
+            target=worker_process, args=(url, redis_url, fake.url, rate, ready, stop, rss)
+        )
+        for ready in readies
+    ]
+    try:
+        for process in processes:
+            process.start()
+        for ready in readies:
+            ready.wait(60)
+        started = time.monotonic()
+        time.sleep(seconds / 2)
+        queue_staff_reply(factory, reply_chat)
+        queued = time.monotonic()
+        time.sleep(max(0.0, started + seconds - time.monotonic()))
+        stop.set()
+        reports = [rss.get(timeout=60) for _ in processes]
+        for process in processes:
+            process.join(60)
         sent = fake.sent()
-        span = sent[-1].at - sent[0].at if len(sent) > 1 else 0.0
-        return len(sent), span
     finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
         fake.stop()
+    times = [c.at for c in sent]
+    chats = [str(c.params["chat_id"]) for c in sent]
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    reply = next((c.at for c in sent if str(c.params["chat_id"]) == reply_chat), None)
+    return Sending(
+        sent=len(sent),
+        rate=(len(sent) - 1) / span if span > 0 else 0.0,
+        peak=most_in_one_second(times),
+        admitted_peak=most_in_one_second(sorted(t for *_, ts in reports for t in ts)),
+        chats=chats,
+        reply_seconds=reply - queued if reply is not None else None,
+        rss=[(before, after) for before, after, _ in reports],
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True, help="PostgreSQL URL (a scratch schema is made)")
     parser.add_argument("--subscribers", type=int, default=100_000)
-    parser.add_argument("--redis-url", default=None, help="the rate limiter's Redis (else fake)")
-    parser.add_argument("--send-seconds", type=float, default=20.0)
+    parser.add_argument("--redis-url", required=True, help="the rate limiter's Redis")
+    parser.add_argument("--send-seconds", type=float, default=60.0)
+    parser.add_argument("--rates", type=lambda v: [int(r) for r in v.split(",")], default=[30, 200])
+    parser.add_argument("--workers", type=int, default=2, help="also run with this many")
     args = parser.parse_args()
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.url)
@@ -239,6 +370,9 @@ def main() -> None:
         )
         floor = floor_insert(factory, n)
         print(f"baseline 2: one bare INSERT … SELECT of {n} outbound rows: {floor:.2f} s")
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            # the baselines' rolled-back rows, as autovacuum clears them in production
+            conn.execute(text("VACUUM ANALYZE outbound_messages"))
 
         advisory_id = sending_advisory(factory, author, approver)
         before = rss_mb()
@@ -281,21 +415,51 @@ def main() -> None:
         )
         print(f"duplicates: {queued - distinct} (outbound rows {queued}, residents {distinct})")
 
+        now = utcnow()
         with factory() as session:
             t = time.perf_counter()
-            claim_due(session=session, channels=["telegram"], now=utcnow())
+            direct = claim_due(session=session, channels=["telegram"], now=now)
+            copies_claimed = claim_advisory_round(
+                session=session, budgets={"telegram": 30}, now=now
+            ).messages
             claim = time.perf_counter() - t
             session.rollback()
         print(
-            f"outbound worker: one claim of {BATCH} among {queued} due rows: {claim * 1000:.0f} ms"
+            f"outbound worker: one round's claims ({len(direct)} direct, {len(copies_claimed)} "
+            f"advisory copies) among {queued} due rows: {claim * 1000:.1f} ms"
         )
-        settings = bench_settings("http://127.0.0.1:9", args.redis_url)
-        limit = settings.telegram_messages_per_second
-        sent, span = asyncio.run(measure_sending(settings, args.send_seconds))
-        rate = (sent - 1) / span if span > 0 else 0.0
+        queue_staff_reply(factory, "42")  # one direct message due, as in a busy hour
+        now = utcnow()
+        print("EXPLAIN ANALYZE, advisory claim (30 copies):")
+        print(explain(factory, advisories_due(channel="telegram", now=now, limit=30)))
+        print("EXPLAIN ANALYZE, direct claim (1 staff reply among the copies):")
+        print(explain(factory, direct_due(channels=["telegram"], now=now, limit=20)))
+        chats: list[str] = []
+        for rate in args.rates:
+            for workers in sorted({1, args.workers}):
+                run = measure_sending(
+                    factory,
+                    url,
+                    args.redis_url,
+                    rate,
+                    workers,
+                    args.send_seconds,
+                    f"9{rate}{workers}",
+                )
+                chats += run.chats
+                rss = ", ".join(f"{a:.0f} → {b:.0f} MB" for a, b in run.rss)
+                reply = (
+                    f"{run.reply_seconds:.2f} s" if run.reply_seconds is not None else "not sent"
+                )
+                print(
+                    f"sending at {rate}/s, {workers} worker(s): {run.sent} messages, "
+                    f"{run.rate:.1f}/s ({(run.rate - rate) / rate * 100:+.1f} % of the limit), "
+                    f"most in any 1 s: {run.admitted_peak} let through by the limiter, {run.peak} "
+                    f"received by the fake; staff reply queued mid-run reached the fake in "
+                    f"{reply}; RSS {rss}; {load()}"
+                )
         print(
-            f"sending: {sent} messages to the fake Bot API in {span:.1f} s = {rate:.1f}/s against "
-            f"the configured {limit}/s ({(rate - limit) / limit * 100:+.1f} %); {load()}"
+            f"duplicates at the fake over all runs: {len(chats) - len(set(chats))} of {len(chats)}"
         )
 
         second = sending_advisory(factory, author, approver)

@@ -28,9 +28,14 @@ from bot.content.service import content_file
 from bot.conversations.messages import OutboundReply, ReplyButton
 from bot.db.base import utcnow
 from bot.db.upsert import insert_or_skip
-from bot.outbound.models import OPEN_STATUSES, OutboundMessage, OutboundStatus, SkipReason
+from bot.outbound.models import (
+    ADVISORY_KIND,
+    OPEN_STATUSES,
+    OutboundMessage,
+    OutboundStatus,
+    SkipReason,
+)
 from bot.outbound.service import enqueue_select, next_outbound_id
-from bot.outbound.worker import ADVISORY_KIND
 from bot.places.wards import get_ward, province_name
 from bot.residents.models import Resident
 from bot.subscriptions.models import Subscription
@@ -335,7 +340,10 @@ def fan_out_batch(
     advisory × conversation row), their outbound rows (INSERT … SELECT, one per dedupe key)
     and the link between them; returns the last subscription id done, or None when the
     advisory is finished or no longer sending."""
-    advisory = session.get(Advisory, advisory_id, populate_existing=True)
+    # Locked for the batch: a cancel committed meanwhile waits for it and then withdraws its
+    # copies too; unlocked, the last batch could set SENT over the cancel and leave its
+    # copies queued.
+    advisory = session.get(Advisory, advisory_id, populate_existing=True, with_for_update=True)
     if advisory is None or advisory.status != AdvisoryStatus.SENDING:
         if advisory is not None and advisory.status == AdvisoryStatus.CANCELLED:
             _withdraw(session, advisory_id)  # a batch queued while the cancel was under way

@@ -113,14 +113,18 @@ class OutboundSender:
         attempt: int,
         conversation_id: str | None = None,
         context: dict[str, Any] | None = None,
+        on_admitted: Callable[[], None] | None = None,
     ) -> Attempt:
-        """One try (the `attempt`-th, 1-based): sent, or what the retry policy decided."""
+        """One try (the `attempt`-th, 1-based): sent, or what the retry policy decided.
+        `on_admitted` is told when the rate limiter lets it go (before the platform call)."""
         connector = self.channels.get(channel)
         if connector is None or not address:
             return Attempt(Decision(Action.SKIP, SkipReason.NO_CHANNEL), "no channel")
         if await self.pauses.is_paused(channel):
             return Attempt(Decision(Action.PAUSE, "paused"), "channel paused")
         await self._limiters[channel].acquire(address)
+        if on_admitted is not None:
+            on_admitted()
         try:
             await connector.send(address=address, reply=reply, context=dict(context or {}))
         except asyncio.CancelledError:

@@ -9,6 +9,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops the connections of a round of concurrent sends
+    # (the client then retries after a second); a platform takes them all.
+    request_queue_size = 128
+
+
 class FakeServer:
     """Subclasses implement `handle(method, path, headers, body) -> (status, json)`."""
 
@@ -35,7 +41,7 @@ class FakeServer:
                 pass
 
         self.lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.outbound.claims import claim_due
 from bot.outbound.models import OutboundMessage
-from bot.outbound.worker import claim_due
 from bot.requests.priority import LEVEL_THRESHOLDS, assess_priority, level_for
 from bot.requests.service import (
     AidRequestUpdate,
