@@ -25,7 +25,6 @@ import asyncio
 import hashlib
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ from bot.db.migrate import upgrade  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.supervisor import ProcessSpec, Supervisor, process_specs, write_endpoints  # noqa: E402
 from bot.training import MODEL_PATH, RASA_BIN, rasa_env  # noqa: E402
+from scripts.benchlib import cpu_seconds, free_port, rss_mb  # noqa: E402
 
 # One conversation: what residents commonly do (greeting, questions, thanks); no emergencies,
 # so the database is not written on every turn.
@@ -79,46 +79,6 @@ def baseline_config(epochs: int) -> str:
         if "epochs" in component:
             component["epochs"] = epochs
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MB."""
-    total = 0
-    pids = [pid]
-    try:
-        children = subprocess.run(
-            ["pgrep", "-P", str(pid)], capture_output=True, text=True
-        ).stdout.split()
-        pids += [int(c) for c in children]
-    except FileNotFoundError:
-        pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except FileNotFoundError:
-            continue
-    return total / 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and its live descendants, in seconds."""
-    total = 0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total = int(fields[11]) + int(fields[12])  # utime, stime: fields 14, 15 of stat(5)
-    except FileNotFoundError:
-        return 0.0
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    seconds = total / os.sysconf("SC_CLK_TCK")
-    return seconds + sum(cpu_seconds(int(child)) for child in children.split())
 
 
 # The processes whose CPU time each load is charged with (name → pid), set by main().

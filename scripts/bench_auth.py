@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,15 +33,10 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.users.service import create_user  # noqa: E402
+from scripts.benchlib import free_port  # noqa: E402
 
 PASSWORD = "Do-thu-mat-khau-2026"  # noqa: S105 — a name, not a secret
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def signed_in_client(base: str, username: str) -> httpx.AsyncClient:

@@ -45,7 +45,8 @@ from bot.conversations.messages import OutboundReply  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.supervisor import ProcessSpec, Supervisor, role_specs  # noqa: E402
-from scripts.bench_webhooks import fire, free_port, percentile  # noqa: E402
+from scripts.bench_webhooks import fire, percentile  # noqa: E402
+from scripts.benchlib import cpu_seconds, free_port  # noqa: E402
 from tests.fakes import telegram_api  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 
@@ -63,20 +64,6 @@ FORM = [  # a health declaration from start to saved (as tests/e2e/test_requests
     "2 mũi",
     "/affirm",
 ]
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(leader: int) -> float:
-    """CPU seconds used so far by every process of `leader`'s process group (its workers)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == leader:  # pgrp; utime, stime are fields 14, 15 of stat
-            total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
 
 
 @dataclass

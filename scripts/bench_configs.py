@@ -18,7 +18,6 @@ import json
 import os
 import re
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.benchlib import cpu_seconds, free_port, rss_mb  # noqa: E402
+
 RASA_BIN = ROOT / ".venvs" / "rasa" / "bin" / "rasa"
 RASA_PY = ROOT / ".venvs" / "rasa" / "bin" / "python"
 WARM_TURNS = ["chào bạn", "xet nghiem covid o dau vay", "cảm ơn nhé"]
@@ -54,24 +57,6 @@ def load() -> str:
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def train(config: Path, out: Path, name: str, env: dict[str, str]) -> dict[str, object]:
@@ -125,7 +110,7 @@ def start(model: Path, env: dict[str, str]) -> dict[str, object]:
                 raise SystemExit(f"rasa did not start with {model}")
             time.sleep(0.25)
         ready = time.monotonic() - started
-        ready_cpu = process_cpu(process.pid)
+        ready_cpu = cpu_seconds(process.pid)
         for text in WARM_TURNS * 3:
             _turn(port, "bench-warm", text)
         return {

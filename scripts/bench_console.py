@@ -29,7 +29,6 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,15 +49,10 @@ from bot.handoff.models import HandoffReason  # noqa: E402
 from bot.handoff.service import request_handoff  # noqa: E402
 from bot.users.models import Role  # noqa: E402
 from bot.users.service import create_user  # noqa: E402
+from scripts.benchlib import free_port  # noqa: E402
 
 PASSWORD = "Mat-khau-do-hieu-nang-7"  # noqa: S105 — a name, not a secret
 WAVE_SECONDS = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.db.migrate import upgrade  # noqa: E402
 from connectors.zalo.signature import signature_header  # noqa: E402
+from scripts.benchlib import free_port  # noqa: E402
 from tests.chaos.servers import PrivateRedis  # noqa: E402
 from tests.fakes import telegram_api, zalo_api  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
@@ -44,12 +44,6 @@ from tests.fakes.zalo_api import FakeZaloAPI  # noqa: E402
 
 TELEGRAM_SECRET = "bench-telegram-secret"  # noqa: S105 — a name, not a secret
 ZALO_KEY = "bench-zalo-oa-key"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], p: float) -> float:

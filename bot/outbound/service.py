@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -29,18 +28,8 @@ from sqlalchemy.orm import Session
 
 from bot.conversations.messages import OutboundReply
 from bot.db.base import utcnow
-from bot.db.upsert import insert_or_skip, upsert_for
+from bot.db.upsert import insert_or_skip, insert_skipping_returning
 from bot.outbound.models import OutboundMessage, OutboundStatus, SkipReason
-
-
-@cache
-def _queue_once(dialect: str) -> Any:
-    """The INSERT of a message with a dedupe key, skipped when the key is queued already;
-    built once (it runs in every saved request)."""
-    statement = upsert_for(dialect, OutboundMessage).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]
-    )
-    return statement.returning(OutboundMessage)
 
 
 def enqueue(
@@ -73,7 +62,9 @@ def enqueue(
         session.flush()
         return message
     # One statement in the usual case: the unique key decides, no look-up before the INSERT.
-    statement = _queue_once(session.get_bind().dialect.name)
+    statement = insert_skipping_returning(
+        session.get_bind().dialect.name, OutboundMessage, "dedupe_key"
+    )
     queued: OutboundMessage | None = session.scalars(statement, [values]).first()
     if queued is not None:
         return queued

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.audit.service import record_audit
 from bot.consents.models import Consent
 from bot.db.base import Base, utcnow
-from bot.db.upsert import upsert_for
+from bot.db.upsert import insert_skipping_returning, upsert_for
 from bot.places.wards import get_ward
 from bot.requests.codes import format_ref, new_ref_code
 from bot.requests.models import (
@@ -171,13 +171,6 @@ class RequestView:
 _M = TypeVar("_M", bound=Base)
 
 
-@cache
-def _insert_unless_code_taken(dialect: str, model: type[Base]) -> Any:
-    """The INSERT of `_insert_with_code`, built once per table (it runs in every save)."""
-    statement = upsert_for(dialect, model).on_conflict_do_nothing(index_elements=["ref_code"])
-    return statement.returning(model)
-
-
 def _insert_with_code(
     session: Session,
     model: type[_M],
@@ -187,7 +180,7 @@ def _insert_with_code(
     """Inserts a row with a fresh reference code and returns it, in one statement: a code
     already taken makes the INSERT skip (ON CONFLICT on the code only), and another is drawn.
     Any other broken constraint fails at once instead of passing for a collision."""
-    statement = _insert_unless_code_taken(session.get_bind().dialect.name, model)
+    statement = insert_skipping_returning(session.get_bind().dialect.name, model, "ref_code")
     for _ in range(MAX_CODE_ATTEMPTS):
         row: _M | None = session.scalars(statement, [{**values, "ref_code": draw()}]).first()
         if row is not None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-import yaml
 
 from bot.settings import PROJECT_ROOT as ROOT
 from bot.supervisor import process_specs
@@ -75,34 +72,33 @@ _LOAD_SCRIPT = """
 import asyncio, json, logging, sys
 logging.disable(logging.WARNING)
 from rasa.core.agent import Agent
+from rasa.shared.nlu.training_data.loading import load_data
 from hotline_nlu.launch import install_inference_only_load
 
 asked = json.loads(sys.stdin.read())
-model, texts = asked["model"], asked["texts"]
+texts = [
+    example.get("text")
+    for path in asked["paths"]
+    for example in load_data(path).intent_examples
+][: asked["limit"]]
 
 def parse_all(agent):
     results = [asyncio.run(agent.parse_message(text)) for text in texts]
     return [[r["intent"]["name"], r["intent"]["confidence"]] for r in results]
 
-rasas = parse_all(Agent.load(model))
+rasas = parse_all(Agent.load(asked["model"]))
 install_inference_only_load()
-print(json.dumps([rasas, parse_all(Agent.load(model))]))
+print(json.dumps([texts, rasas, parse_all(Agent.load(asked["model"]))]))
 """
-
-
-def heldout_texts(limit: int) -> list[str]:
-    texts = []
-    for path in sorted((ROOT / "tests" / "nlu").glob("heldout*_plain.yml")):
-        for block in yaml.safe_load(path.read_text())["nlu"]:
-            texts += [line[2:] for line in block["examples"].splitlines() if line.startswith("- ")]
-    return [re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text) for text in texts[:limit]]
 
 
 def test_a_model_loaded_without_a_training_step_answers_exactly_as_rasas_load():
     if not MODEL_PATH.exists():
         pytest.skip("no trained model (./dev train)")
-    texts = heldout_texts(120)
-    rasas, ours = run_in_rasa(_LOAD_SCRIPT, {"model": str(MODEL_PATH), "texts": texts})
+    paths = [str(p) for p in sorted((ROOT / "tests" / "nlu").glob("heldout*_plain.yml"))]
+    texts, rasas, ours = run_in_rasa(
+        _LOAD_SCRIPT, {"model": str(MODEL_PATH), "paths": paths, "limit": 120}
+    )
     assert len(ours) == len(texts) == 120
     for text, (intent, confidence), (our_intent, our_confidence) in zip(
         texts, rasas, ours, strict=True

@@ -9,9 +9,8 @@ import subprocess
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from bot.training import RASA_BIN, rasa_env
+from bot.training import RASA_PYTHON, rasa_env
 
-RASA_PY = RASA_BIN.parent / "python"
 PHRASE = "nhà tôi ở hẻm con cá vàng"
 PHONE = "0912345678"
 
@@ -43,10 +42,10 @@ failing_turn(text)
 
 @pytest.fixture(scope="module")
 def logged() -> tuple[str, str]:
-    if not RASA_PY.exists():
+    if not RASA_PYTHON.exists():
         pytest.skip("no rasa environment (./dev setup)")
     done = subprocess.run(
-        [str(RASA_PY), "-c", _SCRIPT, f"{PHRASE}, gọi {PHONE}"],
+        [str(RASA_PYTHON), "-c", _SCRIPT, f"{PHRASE}, gọi {PHONE}"],
         capture_output=True,
         text=True,
         env={**rasa_env(), "FORCE_JSON_LOGGING": "1"},

@@ -13,9 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from bot.training import RASA_BIN, rasa_env
+from bot.training import RASA_PYTHON, rasa_env
 
-RASA_PY = RASA_BIN.parent / "python"
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
 
 # Builds `store` (memory, or Redis from argv: host port db prefix) and `turn`.
@@ -184,10 +183,10 @@ print(json.dumps(out))
 
 
 def _run(script: str, *args: str) -> dict[str, object]:
-    if not RASA_PY.exists():
+    if not RASA_PYTHON.exists():
         pytest.skip("no rasa environment (./dev setup)")
     done = subprocess.run(
-        [str(RASA_PY), "-c", script, *args],
+        [str(RASA_PYTHON), "-c", script, *args],
         capture_output=True,
         text=True,
         env=rasa_env(),

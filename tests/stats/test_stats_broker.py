@@ -24,10 +24,9 @@ from bot.db.migrate import upgrade
 from bot.settings import PROJECT_ROOT
 from bot.stats.models import IntentDailyCount
 from bot.stats.service import intent_stats
-from bot.training import RASA_BIN, rasa_env
+from bot.training import RASA_PYTHON, rasa_env
 from bot.web.templating import VIETNAM
 
-RASA_PYTHON = RASA_BIN.parent / "python"
 DRIVER = Path(__file__).with_name("broker_driver.py")
 
 pytestmark = pytest.mark.skipif(not RASA_PYTHON.exists(), reason="no Rasa environment")

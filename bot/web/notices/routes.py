@@ -3,6 +3,7 @@ live in bot/notices/service.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -207,16 +208,33 @@ def notice_create(
 ) -> Response:
     if (refused := _writer(request, user)) is not None:
         return refused
+
+    def create(data: NoticeIn) -> int:
+        return create_notice(session=db, user=user, data=data, path=request.url.path).id
+
+    return _save(request, user, db, form, create)
+
+
+def _save(
+    request: Request,
+    user: User,
+    db: SessionDep,
+    form: dict[str, str],
+    write: Callable[[NoticeIn], int],
+    notice: Notice | None = None,
+) -> Response:
+    """Checks the posted editor and writes it (`write` returns the notice's id): back to the
+    list, or the editor again with what is wrong. A refused area is audited and forbidden;
+    nothing was changed then (the area is checked first)."""
     try:
-        data = _notice_in(form, _codes(form["ward_codes"], []))
-        notice = create_notice(session=db, user=user, data=data, path=request.url.path)
+        notice_id = write(_notice_in(form, _codes(form["ward_codes"], [])))
     except NoticeRefused as exc:
         db.commit()  # the refusal stays in the audit trail
         return forbidden(request, str(exc))
     except NoticeError as exc:
-        return _editor(request, user, form, error=str(exc))
+        return _editor(request, user, form, notice=notice, error=str(exc))
     db.commit()
-    return RedirectResponse(f"/notices?saved={notice.id}", status_code=303)
+    return RedirectResponse(f"/notices?saved={notice_id}", status_code=303)
 
 
 def _found(request: Request, user: User, db: SessionDep, notice_id: int) -> Notice | Response:
@@ -255,16 +273,13 @@ def notice_update(
     notice = _found(request, user, db, notice_id)
     if isinstance(notice, Response):
         return notice
-    try:
-        data = _notice_in(form, _codes(form["ward_codes"], []))
-        update_notice(session=db, user=user, notice=notice, data=data, path=request.url.path)
-    except NoticeRefused as exc:
-        db.commit()  # nothing was changed (the area is checked first); the refusal is audited
-        return forbidden(request, str(exc))
-    except NoticeError as exc:
-        return _editor(request, user, form, notice=notice, error=str(exc))
-    db.commit()
-    return RedirectResponse(f"/notices?saved={notice_id}", status_code=303)
+    found = notice
+
+    def update(data: NoticeIn) -> int:
+        update_notice(session=db, user=user, notice=found, data=data, path=request.url.path)
+        return notice_id
+
+    return _save(request, user, db, form, update, notice=notice)
 
 
 @router.post("/{notice_id}/withdraw")
