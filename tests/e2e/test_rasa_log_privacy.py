@@ -20,6 +20,7 @@ import redis
 from bot.settings import Settings
 from bot.supervisor import ProcessSpec, Supervisor, role_specs
 from bot.training import MODEL_PATH
+from tests.chaos.harness import wait_for
 from tests.chaos.servers import PrivateRedis
 from tests.e2e.conftest import free_port
 
@@ -86,7 +87,19 @@ def test_a_failed_turn_is_logged_without_the_resident_s_words(
     private.stop()
     assert _rest(rasa, sender, f"{PHRASE}, goi {PHONE} giup em").status_code == 200
 
-    text = log.read_text(errors="replace")
+    def logged() -> str:
+        return log.read_text(errors="replace")
+
+    # The supervisor copies Rasa's output into the log from a thread of its own: the reply
+    # can come back before the lines are there.
+    wait_for(
+        lambda: all(
+            line in logged() for line in ("rest.message.received.failure", "ConnectionError")
+        ),
+        30,
+        "the failed turn in Rasa's log",
+    )
+    text = logged()
     assert "rest.message.received.failure" in text  # the failure was logged
     assert "ConnectionError" in text  # with what failed
     assert PHONE not in text
